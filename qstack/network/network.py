@@ -1,0 +1,259 @@
+"""A quantum network built from a scenario: nodes, memories, heralded links, routing, flows.
+
+The topology is a networkx graph whose edges carry the link objects and an expected cost
+(the mean time per heralded pair, ``cycle / p``) used by the default routing policy. Routing
+policies live in a registry (:func:`register_routing_policy`), like aioquic's congestion
+controls. Classical messages between any two nodes travel with the delay of the shortest
+fibre path between them (a classical network beside the quantum one); channels are opened on
+first use and their messages and bytes are counted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from qstack.link.layer import Link, LinkPair
+from qstack.physical.detectors import Detector
+from qstack.physical.fibre import Fibre
+from qstack.physical.heralding import HeraldingModel
+from qstack.physical.memory import QuantumMemory
+from qstack.quantum.core import reduced_dm
+from qstack.quantum.noise import GateNoise
+from qstack.quantum.states import BELL_KETS_NP, fidelity_from_werner_parameter, werner_parameter
+from qstack.sim import Node, Simulation, connect
+
+from .node import Delivery, Flow, QuantumNode
+
+__all__ = ["QuantumNetwork", "ROUTING_POLICIES", "register_routing_policy", "FlowResult"]
+
+RoutingPolicy = Callable[[nx.Graph, str, str], list[str]]
+ROUTING_POLICIES: dict[str, RoutingPolicy] = {}
+
+
+def register_routing_policy(name: str) -> Callable[[RoutingPolicy], RoutingPolicy]:
+    """Register a routing policy ``fn(graph, source, destination) -> route`` under ``name``.
+
+    >>> @register_routing_policy("fewest_hops")
+    ... def fewest_hops(graph, src, dst):
+    ...     return nx.shortest_path(graph, src, dst)
+    >>> "fewest_hops" in ROUTING_POLICIES
+    True
+    """
+
+    def deco(fn: RoutingPolicy) -> RoutingPolicy:
+        ROUTING_POLICIES[name] = fn
+        return fn
+
+    return deco
+
+
+@register_routing_policy("shortest_path")
+def shortest_expected_time(graph: nx.Graph, source: str, destination: str) -> list[str]:
+    """Shortest path by expected link cost (mean time per heralded pair), ties by hop count."""
+    return nx.shortest_path(graph, source, destination, weight="cost")
+
+
+@dataclass
+class FlowResult:
+    """What one end-to-end request achieved."""
+
+    flow_id: int
+    source: str
+    destination: str
+    route: list[str]
+    start: float
+    requested: int
+    deliveries: list[Delivery]
+    done_at: float | None = None
+    failed: str | None = None
+
+
+class QuantumNetwork:
+    """Nodes and links of a scenario on one :class:`~qstack.sim.Simulation`."""
+
+    def __init__(self, scenario: Any):
+        self.scenario = scenario
+        self.sim = Simulation(seed=scenario.simulation.seed)
+        self.graph = nx.Graph()
+        self.nodes: dict[str, QuantumNode] = {}
+        self.links: dict[str, Link] = {}
+        self.flows: dict[int, FlowResult] = {}
+        self.pending_creates: dict[tuple[str, int], tuple[int, float]] = {}
+        self.link_errors: list[tuple[str, str, int, str, str]] = []
+        self.stations: dict[str, Node] = {}
+        self._channels: set[tuple[str, str]] = set()
+        self._classical = nx.Graph()
+        self._next_flow = 1
+        self.on_delivery: Callable[[FlowResult, Delivery], Any] | None = None
+        self._build()
+
+    # ------------------------------------------------------------------ building
+
+    def _build(self) -> None:
+        sc = self.scenario
+        self._hardware = {h.name: h for h in sc.hardware}
+        self._node_profile = {n.name: n.hardware for n in sc.nodes}
+        hw = self._hardware
+        positions: dict[str, int] = {n.name: 0 for n in sc.nodes}
+        for link in sc.links:
+            k = link.memory_positions or hw[self._profile(link.a)].memory_positions
+            positions[link.a] += k
+            positions[link.b] += k
+        for spec in sc.nodes:
+            h = hw[self._profile(spec.name)]
+            memory = QuantumMemory(
+                spec.name, max(positions[spec.name], 1), t1=h.t1, t2=h.t2, depolarizing_time=h.depolarizing_time,
+                gate_noise=GateNoise(h.single_qubit_depolarizing, h.two_qubit_depolarizing, h.readout_error),
+            )
+            self.nodes[spec.name] = QuantumNode(self, spec.name, memory, spec.role)
+            self.graph.add_node(spec.name)
+            self._classical.add_node(spec.name)
+        for i, spec in enumerate(sc.links):
+            self._build_link(i, spec)
+
+    def _profile(self, node: str) -> str:
+        return self._node_profile[node]
+
+    def _build_link(self, i: int, spec: Any) -> None:
+        sc = self.scenario
+        a, b = self.nodes[spec.a], self.nodes[spec.b]
+        ha, hb = self._hardware[self._profile(spec.a)], self._hardware[self._profile(spec.b)]
+        name = f"{spec.a}-{spec.b}"
+        fa = Fibre(spec.length * spec.station_position, spec.attenuation, spec.refractive_index)
+        fb = Fibre(spec.length * (1 - spec.station_position), spec.attenuation, spec.refractive_index)
+        per_km = spec.classical_delay_per_km
+        da = fa.delay if per_km is None else per_km * fa.length / 1e3
+        db = fb.delay if per_km is None else per_km * fb.length / 1e3
+        detector = Detector(
+            spec.detector_efficiency if spec.detector_efficiency is not None else ha.detector_efficiency,
+            spec.dark_count_probability if spec.dark_count_probability is not None else ha.dark_count_probability,
+        )
+        period = max(1.0 / ha.attempt_rate, 1.0 / hb.attempt_rate)
+        model = HeraldingModel(
+            spec.scheme,
+            eta_a=ha.emission_efficiency * fa.transmissivity * detector.efficiency,
+            eta_b=hb.emission_efficiency * fb.transmissivity * detector.efficiency,
+            p_dark=detector.dark_count_probability,
+            alpha=spec.alpha if spec.alpha is not None else 0.5,
+            phase_std=spec.phase_std,
+            cycle_time=max(2 * da, 2 * db, period),
+        )
+        station = Node(self.sim, f"station:{name}")
+        connect(station, a.classical, da)
+        connect(station, b.classical, db)
+        self.stations[name] = station
+        raw = _raw_channel(min(getattr(ha, "raw_fidelity", 1.0), getattr(hb, "raw_fidelity", 1.0)))
+        link = Link(name, a, b, station, model, spec.memory_positions or ha.memory_positions, da, db,
+                    self.sim.rng(name, "heralding"), spec.alpha, raw)
+        self.links[name] = link
+        a.links[b.name] = link
+        b.links[a.name] = link
+        p = model.success_probability
+        self.graph.add_edge(spec.a, spec.b, link=link, cost=model.cycle_time / p if p > 0 else math.inf)
+        self._classical.add_edge(spec.a, spec.b, delay=da + db)
+        connect(a.classical, b.classical, da + db)
+        self._channels.add((spec.a, spec.b))
+        self._channels.add((spec.b, spec.a))
+
+    def open_channel(self, a: str, b: str) -> None:
+        """Open classical channels between ``a`` and ``b`` with the shortest fibre-path delay."""
+        if (a, b) in self._channels:
+            return
+        delay = nx.shortest_path_length(self._classical, a, b, weight="delay")
+        connect(self.nodes[a].classical, self.nodes[b].classical, delay)
+        self._channels.add((a, b))
+        self._channels.add((b, a))
+
+    # ------------------------------------------------------------------ requests
+
+    def route(self, source: str, destination: str) -> list[str]:
+        """The route chosen by the scenario's routing policy."""
+        policy = ROUTING_POLICIES[self.scenario.policies.routing]
+        return policy(self.graph, source, destination)
+
+    def request(self, spec: Any) -> FlowResult:
+        """Set up a flow for an end-to-end request now (PATH SETUP from the source)."""
+        route = self.route(spec.source, spec.destination)
+        fid = self._next_flow
+        self._next_flow += 1
+        links = len(route) - 1
+        w = werner_parameter(spec.min_fidelity) if spec.min_fidelity > 0.25 else 0.0
+        link_min = fidelity_from_werner_parameter(w ** (1.0 / links)) if w > 0 else 0.0
+        pol = self.scenario.policies
+        deadline = self.sim.now + spec.deadline if spec.deadline is not None else math.inf
+        flow = Flow(fid, route, 0, spec.min_fidelity, link_min, spec.pairs or 0, deadline, pol.swapping,
+                    pol.cutoff if pol.cutoff is not None else math.inf, spec.priority)
+        result = FlowResult(fid, spec.source, spec.destination, route, self.sim.now, spec.pairs or 0, [])
+        self.flows[fid] = result
+        if deadline < math.inf:
+            self.sim.call_at(deadline, self._deadline, fid)
+        self.nodes[spec.source].start_flow(flow)
+        return result
+
+    def _deadline(self, flow_id: int) -> None:
+        r = self.flows[flow_id]
+        if r.done_at is None and r.failed is None:
+            self.flow_failed(flow_id, "deadline reached")
+
+    def flow_done(self, flow_id: int) -> None:
+        """The tail delivered the requested number of pairs: tear the path down."""
+        r = self.flows[flow_id]
+        if r.done_at is None:
+            r.done_at = self.sim.now
+            self.nodes[r.destination].teardown(flow_id, "done")
+
+    def flow_failed(self, flow_id: int, reason: str) -> None:
+        """A flow cannot be served (unsupported fidelity, deadline): tear it down."""
+        r = self.flows[flow_id]
+        if r.failed is None and r.done_at is None:
+            r.failed = reason
+            for name in r.route:
+                if flow_id in self.nodes[name].flows:
+                    self.nodes[name].teardown(flow_id, reason)
+                    break
+
+    def record_link_error(self, node: str, link: str, request_id: int, error: int, detail: str) -> None:
+        """Keep a link-layer ERR for the summary."""
+        self.link_errors.append((node, link, request_id, str(error), detail))
+
+    # ------------------------------------------------------------------ delivery (observation)
+
+    def deliver(self, flow: Flow, tail: QuantumNode, pair: LinkPair, head_key: tuple[str, int], frame: int,
+                age: float) -> None:
+        """The tail delivers an end-to-end pair; measure its fidelity from the state."""
+        now = self.sim.now
+        head = self.nodes[flow.route[0]]
+        head_flow = head.flows.get(flow.flow_id)
+        head_pair = head_flow.ends.get(head_key) if head_flow is not None else None
+        fid = float("nan")
+        if head_pair is not None and head_pair.qubit.alive and pair.qubit.alive:
+            hq = head.memory.peek(head_pair.position, now)
+            tq = tail.memory.peek(pair.position, now)
+            rho = reduced_dm([hq, tq])
+            b = BELL_KETS_NP[frame]
+            fid = float(np.real(b.conj() @ rho @ b))
+        d = Delivery(flow.flow_id, now, frame, fid, age, head_key, (pair.link, pair.seq))
+        result = self.flows[flow.flow_id]
+        result.deliveries.append(d)
+        if self.on_delivery is not None:
+            self.on_delivery(result, d)
+
+
+def _raw_channel(raw_fidelity: float) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Depolarise a heralded state so that a perfect pair would have ``raw_fidelity``
+    (emitter imperfections, as SeQUeNCe's ``raw_fidelity``)."""
+    if raw_fidelity >= 1.0:
+        return None
+    w = (4 * raw_fidelity - 1) / 3
+    mixed = np.eye(4, dtype=complex) / 4
+
+    def apply(rho: np.ndarray) -> np.ndarray:
+        return w * rho + (1 - w) * mixed
+
+    return apply

@@ -1,0 +1,1 @@
+"""Generated protobuf code; see tools/gen_protos.py. Do not edit."""

@@ -1,0 +1,212 @@
+"""Numpy kernels of the state core: operators, channels and measurements on density matrices.
+
+A density matrix of ``n`` qubits is a ``(2**n, 2**n)`` complex numpy array whose qubit ``0`` is
+the most significant bit (qutip's ``tensor`` order). The kernels reshape it to a tensor with
+``2n`` axes of size two — rows first, then columns — and contract only the axes an operation
+touches, so a one-qubit channel on a Bell pair costs one small matrix product.
+
+These functions do no validation and know nothing of qubit handles; :mod:`qstack.quantum.core`
+calls them. They are linear in ``rho`` wherever the physics is linear, which lets
+:mod:`qstack.quantum.operations` precompute whole protocols (a noisy swap) as one linear map.
+
+BLAS threads: on matrices this small, multi-threaded BLAS only costs time (and was seen to
+stall for milliseconds). :func:`single_threaded_blas` limits the threads for a block of work;
+entering it costs ~10 µs, so wrap a whole simulation run, not a single call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
+
+import numpy as np
+
+__all__ = [
+    "apply_unitary",
+    "apply_superop",
+    "apply_amplitude_phase_damping",
+    "apply_depolarizing",
+    "kraus_to_superop",
+    "measure_probabilities",
+    "project_and_remove",
+    "partial_trace",
+    "permute_qubits",
+    "single_threaded_blas",
+]
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Limit BLAS to one thread inside the block (no-op if threadpoolctl is unavailable).
+
+    >>> with single_threaded_blas():
+    ...     pass
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def limit_blas_threads_globally() -> bool:
+    """Limit BLAS to one thread for the whole process (done once when qstack is imported).
+
+    qstack's matrices are tiny (4×4 to 64×64); multi-threaded BLAS only adds overhead there
+    and was measured stalling for ~7 ms per call. Set ``QSTACK_KEEP_BLAS_THREADS=1`` to keep
+    your BLAS threads. Returns whether the limit was applied.
+    """
+    if os.environ.get("QSTACK_KEEP_BLAS_THREADS") == "1":
+        return False
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        return False
+    threadpool_limits(limits=1, user_api="blas")
+    return True
+
+
+BLAS_LIMITED = limit_blas_threads_globally()
+
+
+def apply_unitary(rho: np.ndarray, u: np.ndarray, targets: Sequence[int], n: int) -> np.ndarray:
+    """Return ``U ρ U†`` with the ``k``-qubit operator ``u`` acting on qubits ``targets``."""
+    k = len(targets)
+    if k == n and tuple(targets) == tuple(range(n)):
+        return u @ rho @ u.conj().T
+    t = rho.reshape((2,) * (2 * n))
+    ut = u.reshape((2,) * (2 * k))
+    rows = list(targets)
+    # U on the row axes: contract U's inputs with rho's row axes, put U's outputs back in place.
+    t = np.tensordot(ut, t, axes=(list(range(k, 2 * k)), rows))
+    t = np.moveaxis(t, list(range(k)), rows)
+    # U† on the column axes: (ρU†)_{.., j'} = Σ_m ρ_{.., m} conj(U_{j' m}).
+    cols = [n + q for q in targets]
+    t = np.tensordot(t, ut.conj(), axes=(cols, list(range(k, 2 * k))))
+    t = np.moveaxis(t, list(range(2 * n - k, 2 * n)), cols)
+    return t.reshape(2**n, 2**n)
+
+
+def kraus_to_superop(kraus: Sequence[np.ndarray]) -> np.ndarray:
+    """Superoperator ``S = Σ K ⊗ K*`` acting on a row-major ``vec(ρ)``."""
+    return sum(np.kron(k, k.conj()) for k in kraus)
+
+
+def apply_superop(rho: np.ndarray, s: np.ndarray, targets: Sequence[int], n: int) -> np.ndarray:
+    """Apply the ``k``-qubit superoperator ``s`` (``4**k × 4**k``) to qubits ``targets``."""
+    k = len(targets)
+    if k == n and tuple(targets) == tuple(range(n)):
+        return (s @ rho.reshape(-1)).reshape(2**n, 2**n)
+    axes = list(targets) + [n + q for q in targets]
+    t = rho.reshape((2,) * (2 * n))
+    t = np.moveaxis(t, axes, list(range(2 * k)))
+    shape = t.shape
+    t = (s @ t.reshape(4**k, -1)).reshape(shape)
+    t = np.moveaxis(t, list(range(2 * k)), axes)
+    return t.reshape(2**n, 2**n)
+
+
+@lru_cache(maxsize=256)
+def _bit_slices(n: int, q: int) -> tuple[tuple, tuple, tuple, tuple]:
+    """Index tuples selecting ``(r_q, c_q) = (0,0), (1,1), (0,1), (1,0)`` of a ``2n``-axis tensor."""
+    out = []
+    for r, c in ((0, 0), (1, 1), (0, 1), (1, 0)):
+        idx: list[int | slice] = [slice(None)] * (2 * n)
+        idx[q] = r
+        idx[n + q] = c
+        out.append(tuple(idx))
+    return tuple(out)  # type: ignore[return-value]
+
+
+def apply_amplitude_phase_damping(rho: np.ndarray, q: int, n: int, gamma: float, coherence: float) -> np.ndarray:
+    """Apply the T1/T2 channel to qubit ``q``: ``ρ00 += γρ11``, ``ρ11 *= 1−γ``, coherences ``*= c``.
+
+    Equal to :func:`apply_superop` with :func:`qstack.quantum.noise.t1t2_superop` (tested),
+    without moving axes: four slice updates on a tensor view.
+    """
+    out = rho.copy()
+    t = out.reshape((2,) * (2 * n))
+    s00, s11, s01, s10 = _bit_slices(n, q)
+    if gamma:
+        t[s00] += gamma * t[s11]
+        t[s11] *= 1.0 - gamma
+    if coherence != 1.0:
+        t[s01] *= coherence
+        t[s10] *= coherence
+    return out
+
+
+def apply_depolarizing(rho: np.ndarray, q: int, n: int, p: float) -> np.ndarray:
+    """Apply ``ρ → (1−p)ρ + p·I/2 ⊗ Tr_q ρ`` to qubit ``q`` by slice updates."""
+    out = rho * (1.0 - p)
+    t = out.reshape((2,) * (2 * n))
+    src = rho.reshape((2,) * (2 * n))
+    s00, s11, _, _ = _bit_slices(n, q)
+    half_trace = (p / 2.0) * (src[s00] + src[s11])
+    t[s00] += half_trace
+    t[s11] += half_trace
+    return out
+
+
+def measure_probabilities(rho: np.ndarray, targets: Sequence[int], n: int) -> np.ndarray:
+    """Probabilities of the ``2**k`` computational outcomes of qubits ``targets``.
+
+    Outcome ``m`` is the binary number of the measured bits, ``targets[0]`` most significant.
+    """
+    diag = np.real(np.diagonal(rho)).reshape((2,) * n)
+    k = len(targets)
+    rest = [q for q in range(n) if q not in targets]
+    p = np.transpose(diag, list(targets) + rest).reshape(2**k, -1).sum(axis=1)
+    return np.clip(p, 0.0, None)
+
+
+def project_and_remove(rho: np.ndarray, targets: Sequence[int], outcome: int, n: int) -> np.ndarray:
+    """Unnormalised state of the other qubits after measuring ``targets`` with ``outcome``.
+
+    The measured qubits are traced out (they leave the group); divide by the outcome's
+    probability to normalise.
+    """
+    k = len(targets)
+    bits = [(outcome >> (k - 1 - i)) & 1 for i in range(k)]
+    index: list[int | slice] = [slice(None)] * (2 * n)
+    for q, b in zip(targets, bits, strict=True):
+        index[q] = b
+        index[n + q] = b
+    t = rho.reshape((2,) * (2 * n))[tuple(index)]
+    m = n - k
+    return np.ascontiguousarray(t).reshape(2**m, 2**m)
+
+
+def partial_trace(rho: np.ndarray, keep: Sequence[int], n: int) -> np.ndarray:
+    """Reduced density matrix of qubits ``keep`` (in that order) of an ``n``-qubit state."""
+    keep = list(keep)
+    if keep == list(range(n)):
+        return rho
+    if n == 2 and len(keep) == 1:  # the common case: one half of a pair
+        return rho[:2, :2] + rho[2:, 2:] if keep[0] == 0 else rho[::2, ::2] + rho[1::2, 1::2]
+    drop = [q for q in range(n) if q not in keep]
+    t = rho.reshape((2,) * (2 * n))
+    t = np.transpose(t, keep + drop + [n + q for q in keep] + [n + q for q in drop])
+    kd, dd = 2 ** len(keep), 2 ** len(drop)
+    t = t.reshape(kd, dd, kd, dd)
+    return np.einsum("ajbj->ab", t)
+
+
+@lru_cache(maxsize=256)
+def _permutation_index(order: tuple[int, ...]) -> np.ndarray:
+    n = len(order)
+    idx = np.arange(2**n).reshape((2,) * n)
+    return np.transpose(idx, order).reshape(-1)
+
+
+def permute_qubits(rho: np.ndarray, order: Sequence[int]) -> np.ndarray:
+    """Reorder qubits: new qubit ``i`` is old qubit ``order[i]``."""
+    order = tuple(order)
+    if order == tuple(range(len(order))):
+        return rho
+    p = _permutation_index(order)
+    return rho[np.ix_(p, p)]
