@@ -38,7 +38,8 @@ def _venv_python(venv: Path) -> Path:
 def ensure_sequence_venv(venv: Path) -> Path:
     """Create the SeQUeNCe venv (and install SeQUeNCe) if it is missing; return its python."""
     py = _venv_python(venv)
-    ok = py.exists() and subprocess.run([str(py), "-c", "import sequence"], capture_output=True).returncode == 0
+    probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('sequence') is None)"
+    ok = py.exists() and subprocess.run([str(py), "-c", probe], capture_output=True).returncode == 0
     if ok:
         return py
     cmds = []

@@ -480,7 +480,10 @@ class HardwareSpec(_Spec):
       (default 0): the processor's :class:`~qstack.quantum.noise.GateNoise`;
     * ``emission_efficiency`` in [0, 1] (default 1): photon emission × collection;
     * ``detector_efficiency`` in [0, 1] (default 1) and ``dark_count_probability`` in [0, 1)
-      (default 0): the detectors of the heralding stations on the node's links.
+      (default 0): the detectors of the heralding stations on the node's links;
+    * ``raw_fidelity`` in [0.25, 1] (default 1): emitter imperfection — each heralded pair is
+      depolarised so that an otherwise perfect pair would have this fidelity (SeQUeNCe's
+      ``raw_fidelity``); the lower of a link's two ends applies.
 
     >>> hw = HardwareSpec("default", memory_positions=10, attempt_rate="2 kHz", t2="1.3 s")
     >>> hw.attempt_rate, hw.t1, hw.t2
@@ -499,6 +502,7 @@ class HardwareSpec(_Spec):
     emission_efficiency: float = 1.0
     detector_efficiency: float = 1.0
     dark_count_probability: float = 0.0
+    raw_fidelity: float = 1.0
 
     _RULES: ClassVar[Mapping[str, _Rule]] = {
         "name": _name("a profile name"),
@@ -513,6 +517,7 @@ class HardwareSpec(_Spec):
         "emission_efficiency": _number(0.0, 1.0),
         "detector_efficiency": _number(0.0, 1.0),
         "dark_count_probability": _number(0.0, 1.0, high_inclusive=False),
+        "raw_fidelity": _number(0.25, 1.0),
     }
 
     @staticmethod

@@ -85,6 +85,13 @@ class LinkPair:
     far: int = -1  # route index of the node holding the other end
     far_key: tuple[str, int] | None = None  # the key by which that node knows its qubit
     frame: int = 0  # the segment's Pauli frame (Bell index)
+    # Purification bookkeeping (network layer):
+    coeffs: Any = None  # estimated Bell coefficients (Φ⁺, Φ⁻, Ψ⁺, Ψ⁻) in the announced frame
+    level: int = 0  # successful rounds so far
+    busy: bool = False
+    coordinator: bool = False
+    bit: int = 0
+    e2e_frame: int = 0
 
 
 class Link:
@@ -159,6 +166,21 @@ class Link:
         b = BELL_KETS_NP[2]
         rho = np.outer(b, b.conj())
         return float(np.real(b.conj() @ self.raw_channel(rho) @ b))
+
+    def bell_coefficients(self, bell_index: int) -> list[float]:
+        """Expected Bell coefficients of a heralded pair announced as ``bell_index`` (from the
+        request's model and the raw-fidelity channel), used by purification planning."""
+        from qstack.quantum.states import BELL_KETS_NP
+
+        req = self.requests[0] if self.requests else None
+        model = req.model if req is not None else self.base_model
+        for k, state in model.outcomes():
+            if k == bell_index:
+                rho = state / float(np.trace(state).real)
+                if self.raw_channel is not None:
+                    rho = self.raw_channel(rho)
+                return [float(np.real(b.conj() @ rho @ b)) for b in BELL_KETS_NP]
+        raise ValueError(f"bell_index {bell_index} is not a heralded outcome of link {self.name}")
 
     def other(self, node_name: str) -> QuantumNode:
         """The node at the other end from ``node_name``."""

@@ -188,7 +188,8 @@ class QuantumNetwork:
         pol = self.scenario.policies
         deadline = self.sim.now + spec.deadline if spec.deadline is not None else math.inf
         flow = Flow(fid, route, 0, spec.min_fidelity, link_min, spec.pairs or 0, deadline, pol.swapping,
-                    pol.cutoff if pol.cutoff is not None else math.inf, spec.priority)
+                    pol.cutoff if pol.cutoff is not None else math.inf, spec.priority,
+                    purification=pol.purification)
         result = FlowResult(fid, spec.source, spec.destination, route, self.sim.now, spec.pairs or 0, [])
         self.flows[fid] = result
         if deadline < math.inf:
@@ -218,6 +219,20 @@ class QuantumNetwork:
                     self.nodes[name].teardown(flow_id, reason)
                     break
 
+    def expected_coefficients(self, flow: Flow) -> list[float]:
+        """Expected Bell coefficients of an end-to-end pair of ``flow`` (in its announced frame):
+        the links' heralded states combined by the swap rule, ignoring memory decoherence."""
+        from qstack.quantum import theory
+
+        route = flow.route
+        c = None
+        for a, b in zip(route, route[1:], strict=False):
+            link = self.nodes[a].links[b]
+            lc = link.bell_coefficients(link.base_model.outcomes()[0][0])
+            lc = [lc[i ^ link.base_model.outcomes()[0][0]] for i in range(4)]
+            c = lc if c is None else list(theory.bell_diagonal_swap(c, lc))
+        return c  # type: ignore[return-value]
+
     def record_link_error(self, node: str, link: str, request_id: int, error: int, detail: str) -> None:
         """Keep a link-layer ERR for the summary."""
         self.link_errors.append((node, link, request_id, str(error), detail))
@@ -230,7 +245,9 @@ class QuantumNetwork:
         now = self.sim.now
         head = self.nodes[flow.route[0]]
         head_flow = head.flows.get(flow.flow_id)
-        head_pair = head_flow.ends.get(head_key) if head_flow is not None else None
+        head_pair = None
+        if head_flow is not None:
+            head_pair = head_flow.ends.get(head_key) or head_flow.pools.get("e2e", {}).get(head_key)
         fid = float("nan")
         if head_pair is not None and head_pair.qubit.alive and pair.qubit.alive:
             hq = head.memory.peek(head_pair.position, now)

@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 from qstack.physical.memory import QuantumMemory
 from qstack.proto import MalformedMessage, decode, encode
 from qstack.proto.qstack.v1 import link_pb2, network_pb2
-from qstack.quantum.core import discard
-from qstack.quantum.operations import swap_inner
+from qstack.quantum import theory
+from qstack.quantum.core import discard, operate
+from qstack.quantum.operations import CORRECTIONS, partner, purification_half, swap_inner, twirl
 from qstack.sim import Node, Simulation
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,6 +79,8 @@ class Flow:
     delivered: int = 0
     active: bool = False
     request_ids: list = field(default_factory=list)
+    purification: Any = None  # PurificationSpec or None
+    pools: dict = field(default_factory=dict)  # pool name (link or "e2e") -> {key: LinkPair}
 
     @property
     def is_head(self) -> bool:
@@ -126,6 +129,7 @@ class QuantumNode:
             "EndToEndConfirm": self._on_confirm,
             "Expire": self._on_expire,
             "ExpireNotice": self._on_expire_notice,
+            "PurifyOutcome": self._on_purify_outcome,
         }
 
     # ------------------------------------------------------------------ plumbing
@@ -233,6 +237,7 @@ class QuantumNode:
             min_fidelity=flow.min_fidelity, link_min_fidelity=flow.link_min_fidelity,
             num_pairs=flow.num_pairs, deadline=flow.deadline if math.isfinite(flow.deadline) else 0.0,
             swapping=flow.swapping, cutoff=flow.cutoff if math.isfinite(flow.cutoff) else 0.0,
+            purification=_encode_purification(flow.purification),
         )
 
     def _on_path_setup(self, src: str, msg: Any) -> None:
@@ -244,6 +249,7 @@ class QuantumNode:
             msg.flow_id, route, i, msg.min_fidelity, msg.link_min_fidelity, msg.num_pairs,
             msg.deadline if msg.deadline > 0 else math.inf, msg.swapping,
             msg.cutoff if msg.cutoff > 0 else math.inf,
+            purification=_decode_purification(msg.purification),
         )
         self.flows[flow.flow_id] = flow
         if flow.is_tail:
@@ -313,13 +319,24 @@ class QuantumNode:
         pair.far = flow.index - 1 if upstream else flow.index + 1
         pair.far_key = key
         pair.frame = pair.bell_index
+        pur = flow.purification
+        if pur is not None and pur.scope == "link":
+            pair.coeffs = link.bell_coefficients(pair.bell_index)
+            self._pool_add(flow, link.name, pair, coordinator=not upstream)
+            return
+        self._accept_pair(flow, link, pair)
+
+    def _accept_pair(self, flow: Flow, link: Link, pair: LinkPair) -> None:
+        """A (possibly purified) link pair joins the path: TRACK from the head, swaps at repeaters."""
+        key = (pair.link, pair.seq)
+        upstream = link.other(self.name).name == flow.up_node
         if flow.is_head or flow.is_tail:
             flow.ends[key] = pair
             if flow.is_head:
                 if flow.swapping != "nested":
                     self.send(flow.down_node, network_pb2.Track(  # type: ignore[arg-type]
                         flow_id=flow.flow_id, head_pair=link_pb2.LinkPairId(link=pair.link, seq=pair.seq),
-                        via_pair=link_pb2.LinkPairId(link=pair.link, seq=pair.seq), frame=pair.bell_index,
+                        via_pair=link_pb2.LinkPairId(link=pair.link, seq=pair.seq), frame=pair.frame,
                         swaps=0, created=pair.created,
                     ))
             return
@@ -349,8 +366,8 @@ class QuantumNode:
             if h is not None:
                 h.cancel()
         if flow.swapping != "nested":
-            flow.swapped[ku] = (kd, k, down.bell_index, "down")
-            flow.swapped[kd] = (ku, k, up.bell_index, "up")
+            flow.swapped[ku] = (kd, k, down.frame, "down")
+            flow.swapped[kd] = (ku, k, up.frame, "up")
             held = flow.tracks.pop(ku, None)
             if held is not None:
                 self._forward_track(flow, held)
@@ -391,13 +408,27 @@ class QuantumNode:
             self.send(flow.route[0], network_pb2.ExpireNotice(flow_id=flow.flow_id, pair=track.head_pair,
                                                               reason="cut-off at delivery"))
             return
-        self.network.deliver(flow, self, pair, head_key, track.frame, age)
-        self._release(self.network.links[pair.link], pair)
-        flow.delivered += 1
+        pair.far_key = head_key
+        pair.e2e_frame = track.frame
+        pair.created = min(track.created, pair.created)
         self.send(flow.route[0], network_pb2.EndToEndConfirm(
             flow_id=flow.flow_id, head_pair=track.head_pair,
-            tail_pair=link_pb2.LinkPairId(link=pair.link, seq=pair.seq), frame=track.frame, seq=flow.delivered,
+            tail_pair=link_pb2.LinkPairId(link=pair.link, seq=pair.seq), frame=track.frame, seq=flow.delivered + 1,
         ))
+        pur = flow.purification
+        if pur is not None and pur.scope == "end_to_end":
+            pair.coeffs = self.network.expected_coefficients(flow)
+            self._pool_add(flow, "e2e", pair, coordinator=False)
+            return
+        self._final_delivery(flow, pair)
+
+    def _final_delivery(self, flow: Flow, pair: LinkPair) -> None:
+        """The tail hands an end-to-end pair to its application (observed, then consumed)."""
+        age = self.sim.now - pair.created
+        frame = 0 if (flow.purification is not None and flow.purification.scope == "end_to_end") else pair.e2e_frame
+        self.network.deliver(flow, self, pair, pair.far_key, frame, age)
+        self._release(self.network.links[pair.link], pair)
+        flow.delivered += 1
         if flow.num_pairs and flow.delivered >= flow.num_pairs:
             self.network.flow_done(flow.flow_id)
 
@@ -408,10 +439,18 @@ class QuantumNode:
         if not flow.is_head:
             raise ProtocolViolation("EndToEndConfirm at a node that is not the head")
         pair = flow.ends.pop((msg.head_pair.link, msg.head_pair.seq), None)
-        if pair is not None:
-            # The application consumes its half at once (the runner's sink).
-            self._drop(self.network.links[pair.link], pair)
-            flow.delivered += 1
+        if pair is None:
+            return
+        pur = flow.purification
+        if pur is not None and pur.scope == "end_to_end":
+            pair.far_key = (msg.tail_pair.link, msg.tail_pair.seq)
+            pair.e2e_frame = pair.frame = msg.frame
+            pair.coeffs = self.network.expected_coefficients(flow)
+            self._pool_add(flow, "e2e", pair, coordinator=True)
+            return
+        # The application consumes its half at once (the runner's sink).
+        self._drop(self.network.links[pair.link], pair)
+        flow.delivered += 1
 
     # ------------------------------------------------------------------ nested swapping
 
@@ -464,6 +503,170 @@ class QuantumNode:
         elif not (flow.is_head or flow.is_tail):
             self._try_swap(flow)
 
+    # ------------------------------------------------------------------ purification
+
+    def _pool_add(self, flow: Flow, pool: str, pair: LinkPair, coordinator: bool) -> None:
+        """Put a pair into a purification pool (``pool`` = link name, or ``"e2e"``).
+
+        The coordinator (the end nearer the head) first corrects the pair to Φ⁺ with a local
+        Pauli on its qubit, so both ends treat its frame as 0 from now on.
+        """
+        if coordinator and pair.frame:
+            q = self.memory.peek(pair.position, self.sim.now)
+            operate([q], CORRECTIONS[pair.frame])
+        pair.frame = 0
+        pair.level = 0
+        pair.busy = False
+        pair.coordinator = coordinator
+        if pool != "e2e":  # link coefficients are absolute; end-to-end ones already relative
+            pair.coeffs = _rotate_to_phi_plus(pair.coeffs, pair.bell_index)
+        if self._ready(flow, pair):
+            self._pool_done(flow, pool, pair)
+            return
+        flow.pools.setdefault(pool, {})[(pair.link, pair.seq)] = pair
+        if coordinator:
+            if math.isfinite(flow.cutoff):
+                flow.timers[(pair.link, pair.seq)] = self.sim.call_at(
+                    pair.created + flow.cutoff, self._pool_cutoff, flow.flow_id, pool, (pair.link, pair.seq))
+            self._try_purify(flow, pool)
+
+    def _ready(self, flow: Flow, pair: LinkPair) -> bool:
+        pur = flow.purification
+        return pair.coeffs[0] >= pur.target_fidelity or pair.level >= pur.max_rounds
+
+    def _try_purify(self, flow: Flow, pool_name: str) -> None:
+        pur = flow.purification
+        pool = flow.pools.get(pool_name, {})
+        idle = [p for p in pool.values() if not p.busy]
+        if len(idle) < 2:
+            return
+        if pur.protocol == "pumping":
+            fresh = [p for p in idle if p.level == 0]
+            base = max(idle, key=lambda p: (p.level, -p.seq))
+            if base.level == 0:
+                if len(fresh) < 2:
+                    return
+                base = fresh[0]
+            sacrifice = next((p for p in fresh if p is not base), None)
+            if sacrifice is None:
+                return
+            self._purify_start(flow, pool_name, base, sacrifice)
+            return
+        by_level: dict[int, list[LinkPair]] = {}
+        for p in idle:
+            by_level.setdefault(p.level, []).append(p)
+        for level in sorted(by_level, reverse=True):
+            group = by_level[level]
+            while len(group) >= 2:
+                self._purify_start(flow, pool_name, group.pop(0), group.pop(0))
+
+    def _purify_start(self, flow: Flow, pool: str, keep: LinkPair, sacrifice: LinkPair) -> None:
+        """Coordinator: do my half of a round and tell the other end."""
+        keep.busy = sacrifice.busy = True
+        now = self.sim.now
+        protocol = "bbpssw" if flow.purification.protocol == "bbpssw" else "dejmps"
+        qk = self.memory.peek(keep.position, now)
+        qs = self.memory.peek(sacrifice.position, now)
+        if protocol == "bbpssw":  # the bilateral twirl, agreed in advance (shared randomness)
+            twirl(qk, partner(qk))
+            twirl(qs, partner(qs))
+        bit = purification_half(qk, qs, "alice", protocol, self.rng, self.memory.gate_noise)
+        self.memory.clear(sacrifice.position)
+        self.send(self._pool_peer(flow, pool), network_pb2.PurifyOutcome(
+            flow_id=flow.flow_id, keep=link_pb2.LinkPairId(link=keep.far_key[0], seq=keep.far_key[1]),
+            sacrifice=link_pb2.LinkPairId(link=sacrifice.far_key[0], seq=sacrifice.far_key[1]),
+            round=keep.level, outcome=bit, protocol=flow.purification.protocol,
+        ))
+        keep.bit = bit
+
+    def _pool_peer(self, flow: Flow, pool: str) -> str:
+        if pool == "e2e":
+            return flow.route[-1] if flow.is_head else flow.route[0]
+        return self.network.links[pool].other(self.name).name
+
+    def _on_purify_outcome(self, src: str, msg: Any) -> None:
+        flow = self.flows.get(msg.flow_id)
+        if flow is None or flow.purification is None:
+            raise ProtocolViolation("PurifyOutcome for a flow without purification")
+        kk, ks = (msg.keep.link, msg.keep.seq), (msg.sacrifice.link, msg.sacrifice.seq)
+        pool_name = "e2e" if flow.purification.scope == "end_to_end" else kk[0]
+        pool = flow.pools.get(pool_name, {})
+        keep, sacrifice = pool.get(kk), pool.get(ks)
+        if keep is None or sacrifice is None:
+            return  # expired meanwhile: the Expire travels too
+        now = self.sim.now
+        protocol = "bbpssw" if flow.purification.protocol == "bbpssw" else "dejmps"
+        if keep.coordinator:  # the reply to my round
+            my_bit = keep.bit
+        else:
+            qk = self.memory.peek(keep.position, now)
+            qs = self.memory.peek(sacrifice.position, now)
+            my_bit = purification_half(qk, qs, "bob", protocol, self.rng, self.memory.gate_noise)
+            self.memory.clear(sacrifice.position)
+            self.send(src, network_pb2.PurifyOutcome(
+                flow_id=flow.flow_id, keep=link_pb2.LinkPairId(link=keep.far_key[0], seq=keep.far_key[1]),
+                sacrifice=link_pb2.LinkPairId(link=sacrifice.far_key[0], seq=sacrifice.far_key[1]),
+                round=msg.round, outcome=my_bit, protocol=msg.protocol,
+            ))
+        self._purify_finish(flow, pool_name, keep, sacrifice, my_bit == msg.outcome)
+
+    def _purify_finish(self, flow: Flow, pool_name: str, keep: LinkPair, sacrifice: LinkPair, ok: bool) -> None:
+        pool = flow.pools[pool_name]
+        links = self.network.links
+        del pool[(sacrifice.link, sacrifice.seq)]
+        self._cancel_timer(flow, (sacrifice.link, sacrifice.seq))
+        links[sacrifice.link].release(self.name, sacrifice.index)
+        if not ok:
+            del pool[(keep.link, keep.seq)]
+            self._cancel_timer(flow, (keep.link, keep.seq))
+            self._drop(links[keep.link], keep)
+        else:
+            protocol = flow.purification.protocol
+            c1 = theory.twirled(keep.coeffs) if protocol == "bbpssw" else keep.coeffs
+            c2 = theory.twirled(sacrifice.coeffs) if protocol == "bbpssw" else sacrifice.coeffs
+            keep.coeffs = theory.dejmps_two(c1, c2)[0]
+            keep.level += 1
+            keep.created = min(keep.created, sacrifice.created)
+            keep.busy = False
+            if self._ready(flow, keep):
+                del pool[(keep.link, keep.seq)]
+                self._cancel_timer(flow, (keep.link, keep.seq))
+                self._pool_done(flow, pool_name, keep)
+        if keep.coordinator:
+            self._try_purify(flow, pool_name)
+
+    def _pool_done(self, flow: Flow, pool_name: str, pair: LinkPair) -> None:
+        if pool_name != "e2e":
+            self._accept_pair(flow, self.network.links[pair.link], pair)
+        elif flow.is_tail:
+            self._final_delivery(flow, pair)
+        else:  # the head: its half is consumed with the tail's delivery
+            self._drop(self.network.links[pair.link], pair)
+            flow.delivered += 1
+
+    def _cancel_timer(self, flow: Flow, key: PairKey) -> None:
+        h = flow.timers.pop(key, None)
+        if h is not None:
+            h.cancel()
+
+    def _pool_cutoff(self, flow_id: int, pool_name: str, key: PairKey) -> None:
+        flow = self.flows.get(flow_id)
+        if flow is None:
+            return
+        flow.timers.pop(key, None)
+        pair = flow.pools.get(pool_name, {}).get(key)
+        if pair is None or pair.busy:
+            return
+        del flow.pools[pool_name][key]
+        self._drop(self.network.links[pair.link], pair)
+        far = pair.far_key
+        if pool_name == "e2e":
+            self.send(self._pool_peer(flow, pool_name), network_pb2.ExpireNotice(
+                flow_id=flow.flow_id, pair=link_pb2.LinkPairId(link=far[0], seq=far[1]), reason="cut-off"))
+        else:
+            self.send(self._pool_peer(flow, pool_name), link_pb2.Expire(
+                pair=link_pb2.LinkPairId(link=far[0], seq=far[1]), reason="cut-off"))
+
     # ------------------------------------------------------------------ cut-offs and expiry
 
     def _cutoff(self, flow_id: int, key: PairKey) -> None:
@@ -494,6 +697,15 @@ class QuantumNode:
 
     def _expire_in(self, flow: Flow, key: PairKey) -> bool:
         links = self.network.links
+        for pool in flow.pools.values():
+            pair = pool.get(key)
+            if pair is not None:
+                if pair.busy:  # mid-round: the round's messages settle it
+                    return True
+                del pool[key]
+                self._cancel_timer(flow, key)
+                self._drop(links[pair.link], pair)
+                return True
         pair = flow.ends.pop(key, None)
         if pair is not None:
             self._drop(links[pair.link], pair)
@@ -528,9 +740,41 @@ class QuantumNode:
         flow = self.flows.get(msg.flow_id)
         if flow is None:
             return
-        pair = flow.ends.pop((msg.pair.link, msg.pair.seq), None)
+        key = (msg.pair.link, msg.pair.seq)
+        pool = flow.pools.get("e2e", {})
+        if key in pool and not pool[key].busy:
+            self._drop(self.network.links[pool[key].link], pool.pop(key))
+            return
+        pair = flow.ends.pop(key, None)
         if pair is not None:
             self._drop(self.network.links[pair.link], pair)
+
+
+def _encode_purification(spec: Any) -> str:
+    """The purification policy as PathSetup carries it: ``protocol/scope/target/max_rounds``."""
+    if spec is None:
+        return ""
+    return f"{spec.protocol}/{spec.scope}/{spec.target_fidelity!r}/{spec.max_rounds}"
+
+
+def _decode_purification(text: str) -> Any:
+    if not text:
+        return None
+    from qstack.scenario import PurificationSpec
+
+    try:
+        protocol, scope, target, rounds = text.split("/")
+        return PurificationSpec(protocol=protocol, target_fidelity=float(target), scope=scope,
+                                max_rounds=int(rounds))
+    except (ValueError, TypeError) as exc:
+        raise ProtocolViolation(f"PathSetup.purification is malformed: {text!r}") from exc
+
+
+def _rotate_to_phi_plus(coeffs: Any, frame: int) -> Any:
+    """Bell coefficients seen in the frame where the announced Bell state ``frame`` is Φ⁺."""
+    if coeffs is None:
+        return None
+    return [coeffs[i ^ frame] for i in range(4)]
 
 
 def nested_targets(route_length: int, index: int) -> tuple[int, int] | None:

@@ -41,7 +41,7 @@ from .core import (
 from .gates import rx
 from .noise import GateNoise, depolarizing, twirl_werner
 
-__all__ = ["entanglement_swap", "swap_inner", "partner", "purify", "teleport", "twirl", "CORRECTIONS", "PURIFICATION_PROTOCOLS", "swap_map_for"]
+__all__ = ["entanglement_swap", "swap_inner", "partner", "purify", "purification_half", "teleport", "twirl", "CORRECTIONS", "PURIFICATION_PROTOCOLS", "swap_map_for"]
 
 _X = np.array([[0, 1], [1, 0]], dtype=complex)
 _Z = np.array([[1, 0], [0, -1]], dtype=complex)
@@ -242,19 +242,50 @@ def purify(
     if protocol == "bbpssw":
         twirl(a1, b1)
         twirl(a2, b2)
-    else:
-        plus, minus = rx(np.pi / 2), rx(-np.pi / 2)
-        for q, u in ((a1, plus), (a2, plus), (b1, minus), (b2, minus)):
-            operate([q], u, noise)
-    operate([a1, a2], _CNOT, noise)
-    operate([b1, b2], _CNOT, noise)
-    ma = measure(a2, "Z", rng, noise)
-    mb = measure(b2, "Z", rng, noise)
+    ma = purification_half(a1, a2, "alice", protocol, rng, noise)
+    mb = purification_half(b1, b2, "bob", protocol, rng, noise)
     if ma == mb:
         return True
     discard(a1)
     discard(b1)
     return False
+
+
+_RX_PLUS, _RX_MINUS = rx(np.pi / 2).full(), rx(-np.pi / 2).full()
+
+
+def purification_half(
+    keep: Qubit,
+    sacrifice: Qubit,
+    role: str,
+    protocol: str,
+    rng: np.random.Generator,
+    noise: GateNoise | None = None,
+) -> int:
+    """One side's local operations of a BBPSSW/DEJMPS round; returns its measured bit.
+
+    ``keep`` and ``sacrifice`` are this side's halves of the two pairs (both pairs in the Φ⁺
+    frame). DEJMPS first rotates by ``Rx(+π/2)`` on Alice's side and ``Rx(−π/2)`` on Bob's;
+    then ``CNOT(keep → sacrifice)`` and a Z measurement of ``sacrifice`` (consumed). The round
+    succeeds when both sides' bits agree. BBPSSW's twirl is bilateral: apply :func:`twirl` to
+    both pairs before the halves.
+
+    >>> from qstack.quantum import create_qubits, bell_state
+    >>> k, s = create_qubits(2, bell_state(0)), create_qubits(2, bell_state(0))
+    >>> rng = np.random.default_rng(1)
+    >>> purification_half(k[0], s[0], "alice", "dejmps", rng) == purification_half(k[1], s[1], "bob", "dejmps", rng)
+    True
+    """
+    if role not in ("alice", "bob"):
+        raise ValueError(f"role must be 'alice' or 'bob', got {role!r}")
+    if protocol == "dejmps":
+        u = _RX_PLUS if role == "alice" else _RX_MINUS
+        operate([keep], u, noise)
+        operate([sacrifice], u, noise)
+    elif protocol != "bbpssw":
+        raise ValueError(f"protocol must be one of {PURIFICATION_PROTOCOLS}, got {protocol!r}")
+    operate([keep, sacrifice], _CNOT, noise)
+    return measure(sacrifice, "Z", rng, noise)
 
 
 def teleport(

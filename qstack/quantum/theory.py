@@ -16,6 +16,9 @@ __all__ = [
     "bbpssw",
     "dejmps",
     "teleportation_average_fidelity",
+    "dejmps_two",
+    "bell_diagonal_swap",
+    "twirled",
     "stored_bell_pair_fidelity",
     "depolarizing_memory_werner_parameter",
 ]
@@ -85,6 +88,54 @@ def dejmps(coefficients: Sequence[float]) -> tuple[np.ndarray, float]:
     n = (a + b) ** 2 + (c + d) ** 2
     a2, b2, c2, d2 = (a * a + b * b) / n, 2 * c * d / n, (c * c + d * d) / n, 2 * a * b / n
     return np.array([a2, d2, c2, b2]), n
+
+
+def dejmps_two(c1: Sequence[float], c2: Sequence[float]) -> tuple[np.ndarray, float]:
+    """One DEJMPS round on two *different* Bell-diagonal pairs (``c1`` kept, ``c2`` measured),
+    coefficients in qstack's order (Φ⁺, Φ⁻, Ψ⁺, Ψ⁻); the pumping step of Dür & Briegel.
+    With the paper's ``A = Φ⁺, B = Ψ⁻, C = Ψ⁺, D = Φ⁻``:
+    ``N = (A₁+B₁)(A₂+B₂) + (C₁+D₁)(C₂+D₂)``, ``A' = (A₁A₂ + B₁B₂)/N``,
+    ``B' = (C₁D₂ + D₁C₂)/N``, ``C' = (C₁C₂ + D₁D₂)/N``, ``D' = (A₁B₂ + B₁A₂)/N``.
+    For two copies of one state it reduces to :func:`dejmps`; for Werner inputs the fidelity is
+    BBPSSW's ``(F₁F₂ + e₁e₂)/(F₁F₂ + F₁e₂ + e₁F₂ + 5e₁e₂)``, ``e = (1−F)/3``.
+
+    >>> c, p = dejmps_two([0.9, 0.1 / 3, 0.1 / 3, 0.1 / 3], [0.8, 0.2 / 3, 0.2 / 3, 0.2 / 3])
+    >>> round(float(c[0]), 6), round(p, 6)
+    (0.883152, 0.817778)
+    """
+    a1, d1, c1_, b1 = (float(x) for x in c1)
+    a2, d2, c2_, b2 = (float(x) for x in c2)
+    n = (a1 + b1) * (a2 + b2) + (c1_ + d1) * (c2_ + d2)
+    a = (a1 * a2 + b1 * b2) / n
+    b = (c1_ * d2 + d1 * c2_) / n
+    c = (c1_ * c2_ + d1 * d2) / n
+    d = (a1 * b2 + b1 * a2) / n
+    return np.array([a, d, c, b]), n
+
+
+def bell_diagonal_swap(c1: Sequence[float], c2: Sequence[float]) -> np.ndarray:
+    """Bell coefficients after an ideal swap of two Bell-diagonal pairs, in the frame the
+    protocol announces: the Pauli labels add (XOR), so ``c[k] = Σ_{i ⊕ j = k} c1[i]·c2[j]``.
+    For Werner pairs this is the product rule of :func:`werner_swap_fidelity`.
+
+    >>> bell_diagonal_swap([0.9, 0.1, 0, 0], [0.8, 0.2, 0, 0]).round(6).tolist()
+    [0.74, 0.26, 0.0, 0.0]
+    """
+    out = np.zeros(4)
+    for i in range(4):
+        for j in range(4):
+            out[i ^ j] += float(c1[i]) * float(c2[j])
+    return out
+
+
+def twirled(c: Sequence[float]) -> np.ndarray:
+    """Bell coefficients after the Werner twirl: Φ⁺ kept, the rest spread evenly.
+
+    >>> twirled([0.7, 0.3, 0, 0]).round(6).tolist()
+    [0.7, 0.1, 0.1, 0.1]
+    """
+    f = float(c[0])
+    return np.array([f, (1 - f) / 3, (1 - f) / 3, (1 - f) / 3])
 
 
 def teleportation_average_fidelity(f: float) -> float:

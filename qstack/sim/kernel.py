@@ -347,7 +347,12 @@ class Simulation:
         self._running = True
         self._stop_requested = False
         try:
-            while heap:
+            # `while True` (not `while heap`): CPython 3.11 specialises a loop's bytecode only
+            # after unconditional backward jumps, and this loop must be specialised.
+            while True:
+                if not heap:
+                    reached_end = True
+                    break
                 t, priority, seq, fn, arg, proc = pop(heap)
                 if cancelled and seq in cancelled:
                     cancelled.remove(seq)
@@ -377,8 +382,6 @@ class Simulation:
                             proc._reject(request)
                 if self._stop_requested or done == budget:
                     break
-            else:
-                reached_end = True
         finally:
             self._current = None
             self.events_processed += done
