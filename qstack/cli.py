@@ -50,6 +50,12 @@ def _run(args: argparse.Namespace) -> int:
     from qstack.network.runner import run_scenario
     from qstack.scenario import ScenarioError, load_scenario
 
+    if args.file is None:
+        from importlib.resources import as_file, files
+
+        with as_file(files("qstack") / "data" / "default_chain.toml") as path:
+            args.file = str(path)
+            return _run(args)
     try:
         scenario = load_scenario(args.file)
     except (ScenarioError, OSError) as exc:
@@ -114,7 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--json", action="store_true", help="print one JSON object")
     demo.set_defaults(func=_demo)
     run = sub.add_parser("run", help="run a scenario file (TOML)")
-    run.add_argument("file", help="scenario file, e.g. examples/chain_3_nodes.toml")
+    run.add_argument("file", nargs="?", default=None,
+                     help="scenario file, e.g. examples/chain_3_nodes.toml (default: the embedded five-node chain)")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     run.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     run.set_defaults(func=_run)

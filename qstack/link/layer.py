@@ -144,28 +144,35 @@ class Link:
     def model_for(self, min_fidelity: float) -> HeraldingModel | None:
         """The heralding model that meets ``min_fidelity`` at the highest rate, or None."""
         m = self.base_model
+        w = self._raw_w()
+        # The raw channel depolarises: F_out = w·F + (1 − w)/4, so the heralded state needs
+        # F ≥ (F_min − (1 − w)/4)/w.
+        heralded_min = (min_fidelity - (1 - w) / 4) / w
+        if heralded_min > 1.0:
+            return None
         if m.scheme == "single_click":
             alpha = self.fixed_alpha
             if alpha is None:
                 alpha = single_click_alpha_for_fidelity(
-                    max(min_fidelity, 1e-6), m.eta_a, m.eta_b, m.p_dark, m.phase_std
+                    max(heralded_min, 1e-6), m.eta_a, m.eta_b, m.p_dark, m.phase_std
                 )
                 if alpha is None:
                     return None
                 alpha = min(alpha, 0.5)
             m = HeraldingModel("single_click", m.eta_a, m.eta_b, m.p_dark, alpha, m.phase_std, m.cycle_time)
-        if m.fidelity * self._raw_factor() + 1e-12 < min_fidelity:
+        if w * m.fidelity + (1 - w) / 4 + 1e-12 < min_fidelity:
             return None
         return m
 
-    def _raw_factor(self) -> float:
+    def _raw_w(self) -> float:
+        """Werner parameter of the raw-fidelity channel (1 when there is none)."""
         if self.raw_channel is None:
             return 1.0
         from qstack.quantum.states import BELL_KETS_NP
 
         b = BELL_KETS_NP[2]
-        rho = np.outer(b, b.conj())
-        return float(np.real(b.conj() @ self.raw_channel(rho) @ b))
+        f = float(np.real(b.conj() @ self.raw_channel(np.outer(b, b.conj())) @ b))
+        return (4 * f - 1) / 3
 
     def bell_coefficients(self, bell_index: int) -> list[float]:
         """Expected Bell coefficients of a heralded pair announced as ``bell_index`` (from the

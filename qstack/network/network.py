@@ -121,7 +121,6 @@ class QuantumNetwork:
         return self._node_profile[node]
 
     def _build_link(self, i: int, spec: Any) -> None:
-        sc = self.scenario
         a, b = self.nodes[spec.a], self.nodes[spec.b]
         ha, hb = self._hardware[self._profile(spec.a)], self._hardware[self._profile(spec.b)]
         name = f"{spec.a}-{spec.b}"

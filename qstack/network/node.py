@@ -41,6 +41,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["QuantumNode", "Flow", "Delivery"]
 
 PairKey = tuple[str, int]
+#: ``CreateRequest.number`` of a flow's link requests: serve until the path is torn down.
+LINK_PAIRS_UNTIL_TEARDOWN = 2**32 - 1
 
 
 @dataclass(slots=True)
@@ -157,7 +159,7 @@ class QuantumNode:
         try:
             msg = decode(payload)
         except MalformedMessage as exc:
-            self._reject(str(exc).split(":")[0])
+            self._reject(str(exc.reason))
             return
         handler = self._dispatch.get(type(msg).__name__)
         if handler is None:
@@ -217,8 +219,8 @@ class QuantumNode:
         if model is None:  # cannot happen after the peer accepted the same hardware
             self.network.flow_failed(flow_id, f"link {link.name}: UNSUPPORTED")
             return
-        link.add_request(LinkRequest(ack.request_id, self.name, 2**62, min_fid, flow.priority, flow_id,
-                                     flow.deadline, model))
+        link.add_request(LinkRequest(ack.request_id, self.name, LINK_PAIRS_UNTIL_TEARDOWN, min_fid, flow.priority,
+                                     flow_id, flow.deadline, model))
         flow.request_ids.append((link.name, ack.request_id))
 
     def _on_create_err(self, src: str, err: Any) -> None:
@@ -271,7 +273,7 @@ class QuantumNode:
         rid = self._request_ids
         self.network.pending_creates[(self.name, rid)] = (flow.flow_id, flow.link_min_fidelity)
         self.send(src, link_pb2.CreateRequest(
-            request_id=rid, origin=self.name, remote_node=src, type=link_pb2.CREATE_KEEP, number=1,
+            request_id=rid, origin=self.name, remote_node=src, type=link_pb2.CREATE_KEEP, number=LINK_PAIRS_UNTIL_TEARDOWN,
             min_fidelity=flow.link_min_fidelity, max_time=0.0, purpose_id=flow.flow_id, priority=flow.priority,
         ))
         if not flow.is_head:
@@ -298,6 +300,11 @@ class QuantumNode:
                 self.send(peer, msg)
 
     def _on_path_teardown(self, src: str, msg: Any) -> None:
+        flow = self.flows.get(msg.flow_id)
+        if flow is None:
+            return
+        if src not in (flow.up_node, flow.down_node):
+            raise ProtocolViolation("PathTeardown from a node that is not my neighbour on the flow")
         self.teardown(msg.flow_id, msg.reason)
 
     # ------------------------------------------------------------------ pairs and swaps
@@ -332,6 +339,12 @@ class QuantumNode:
         upstream = link.other(self.name).name == flow.up_node
         if flow.is_head or flow.is_tail:
             flow.ends[key] = pair
+            if flow.is_tail and flow.swapping == "nested" and len(flow.route) == 2:
+                track = network_pb2.Track(flow_id=flow.flow_id, frame=pair.frame, created=pair.created)
+                track.head_pair.link, track.head_pair.seq = key
+                flow.ends.pop(key)
+                self._deliver(flow, pair, track)  # a single link: nothing to swap
+                return
             if flow.is_head:
                 if flow.swapping != "nested":
                     self.send(flow.down_node, network_pb2.Track(  # type: ignore[arg-type]
@@ -398,6 +411,12 @@ class QuantumNode:
             self._forward_track(flow, track)
         elif any(p.seq == key[1] and p.link == key[0] for p in flow.up):
             flow.tracks[key] = track
+        else:  # the pair expired here before the TRACK arrived: release the head's half
+            self._expire_head(flow, track)
+
+    def _expire_head(self, flow: Flow, track: Any) -> None:
+        self.send(flow.route[0], network_pb2.ExpireNotice(flow_id=flow.flow_id, pair=track.head_pair,
+                                                          reason="segment expired"))
 
     def _deliver(self, flow: Flow, pair: LinkPair, track: Any) -> None:
         head_key = (track.head_pair.link, track.head_pair.seq)
@@ -678,7 +697,9 @@ class QuantumNode:
             for pair in dq:
                 if (pair.link, pair.seq) == key:
                     dq.remove(pair)
-                    flow.tracks.pop(key, None)
+                    held = flow.tracks.pop(key, None)
+                    if held is not None:
+                        self._expire_head(flow, held)
                     link = self.network.links[pair.link]
                     self._drop(link, pair)
                     # Tell the other end of the segment: the link neighbour (swap-ASAP: the
@@ -692,6 +713,8 @@ class QuantumNode:
     def _on_expire(self, src: str, msg: Any) -> None:
         key = (msg.pair.link, msg.pair.seq)
         for flow in self.flows.values():
+            if src not in flow.route:
+                continue
             if self._expire_in(flow, key):
                 return
 
@@ -717,7 +740,9 @@ class QuantumNode:
                     h = flow.timers.pop(key, None)
                     if h is not None:
                         h.cancel()
-                    flow.tracks.pop(key, None)
+                    held = flow.tracks.pop(key, None)
+                    if held is not None:
+                        self._expire_head(flow, held)
                     self._drop(links[p.link], p)
                     return True
         entry = flow.swapped.pop(key, None)
@@ -740,6 +765,8 @@ class QuantumNode:
         flow = self.flows.get(msg.flow_id)
         if flow is None:
             return
+        if src not in flow.route:
+            raise ProtocolViolation("ExpireNotice from a node off the flow's route")
         key = (msg.pair.link, msg.pair.seq)
         pool = flow.pools.get("e2e", {})
         if key in pool and not pool[key].busy:

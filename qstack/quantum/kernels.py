@@ -187,7 +187,8 @@ def partial_trace(rho: np.ndarray, keep: Sequence[int], n: int) -> np.ndarray:
     if keep == list(range(n)):
         return rho
     if n == 2 and len(keep) == 1:  # the common case: one half of a pair
-        return rho[:2, :2] + rho[2:, 2:] if keep[0] == 0 else rho[::2, ::2] + rho[1::2, 1::2]
+        # index = 2·q0 + q1: keeping q0 sums over q1 (stride 2), keeping q1 sums the blocks
+        return rho[::2, ::2] + rho[1::2, 1::2] if keep[0] == 0 else rho[:2, :2] + rho[2:, 2:]
     drop = [q for q in range(n) if q not in keep]
     t = rho.reshape((2,) * (2 * n))
     t = np.transpose(t, keep + drop + [n + q for q in keep] + [n + q for q in drop])

@@ -41,7 +41,18 @@ from .core import (
 from .gates import rx
 from .noise import GateNoise, depolarizing, twirl_werner
 
-__all__ = ["entanglement_swap", "swap_inner", "partner", "purify", "purification_half", "teleport", "twirl", "CORRECTIONS", "PURIFICATION_PROTOCOLS", "swap_map_for"]
+__all__ = [
+    "CORRECTIONS",
+    "PURIFICATION_PROTOCOLS",
+    "entanglement_swap",
+    "partner",
+    "purification_half",
+    "purify",
+    "swap_inner",
+    "swap_map_for",
+    "teleport",
+    "twirl",
+]
 
 _X = np.array([[0, 1], [1, 0]], dtype=complex)
 _Z = np.array([[1, 0], [0, -1]], dtype=complex)

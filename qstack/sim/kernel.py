@@ -219,6 +219,8 @@ class Simulation:
         ...
         ValueError: call_at(): time=1.0 is in the past; allowed range is now (3.0) <= time < inf
         """
+        if time.__class__ is float and self.now <= time < _INF:  # the common case, checked cheaply
+            return self._schedule(time, fn, args, priority)
         t = _real(time, "call_at(): time")
         if not self.now <= t < _INF:
             problem = "is in the past" if t < self.now else "is not allowed"
