@@ -575,6 +575,9 @@ class LinkSpec(_Spec):
     * ``scheme``: ``"single_click"`` or ``"double_click"`` (default); ``alpha`` in (0, 1), the
       bright-state population, only for single click (absent: the link layer picks it from
       the requested fidelity); ``phase_std`` (rad, >= 0, default 0);
+    * ``rounds`` (double click only): ``"interleaved"`` (default: both Barrett–Kok rounds within
+      one attempt cycle ``max(2·d, 1/attempt_rate)``) or ``"sequential"`` (round 2 only after
+      round 1 heralded, each round ``1/attempt_rate + 2·d`` — SeQUeNCe's timing);
     * ``classical_delay_per_km`` (s per km, > 0): overrides the fibre delay ``n/c`` for
       classical messages;
     * optional overrides of the end nodes' profiles: ``memory_positions`` (int >= 1, at each
@@ -595,6 +598,7 @@ class LinkSpec(_Spec):
     scheme: str = "double_click"
     alpha: float | None = None
     phase_std: float = 0.0
+    rounds: str = "interleaved"
     classical_delay_per_km: float | None = None
     memory_positions: int | None = None
     detector_efficiency: float | None = None
@@ -610,6 +614,7 @@ class LinkSpec(_Spec):
         "scheme": _choice(*SCHEMES),
         "alpha": _number(0.0, 1.0, low_inclusive=False, high_inclusive=False),
         "phase_std": _quantity("angle"),
+        "rounds": _choice("interleaved", "sequential"),
         "classical_delay_per_km": _quantity("time", low_inclusive=False, example='"5 us"', note=" (per km)"),
         "memory_positions": _integer(1),
         "detector_efficiency": _number(0.0, 1.0),
@@ -623,6 +628,8 @@ class LinkSpec(_Spec):
         scheme = entry.get("scheme")
         if entry.get("alpha") is not None and scheme is not None and scheme != "single_click":
             yield "alpha", f'only applies to scheme = "single_click" (this link has scheme = {_show(scheme)})'
+        if entry.get("rounds") == "sequential" and scheme == "single_click":
+            yield "rounds", 'only applies to scheme = "double_click" (single click has one round)'
 
     @property
     def arm_lengths(self) -> tuple[float, float]:

@@ -160,6 +160,7 @@ class Link:
                     return None
                 alpha = min(alpha, 0.5)
             m = HeraldingModel("single_click", m.eta_a, m.eta_b, m.p_dark, alpha, m.phase_std, m.cycle_time)
+        # (double click keeps its hardware model, including sequential-round timing)
         if w * m.fidelity + (1 - w) / 4 + 1e-12 < min_fidelity:
             return None
         return m
@@ -243,10 +244,21 @@ class Link:
         self._free_a[i] = self._free_b[i] = False
         model = req.model
         p = model.success_probability
-        n = int(self.rng.geometric(p)) if p < 1.0 else 1
+        rng = self.rng
+        n = int(rng.geometric(p)) if p < 1.0 else 1
         self.attempts += n
-        t_emit = self.sim.now + (n - 1) * model.cycle_time
-        self.sim.call_at(t_emit + max(self.delay_a, self.delay_b), self._herald, i, req, t_emit, n)
+        period = model.round_period
+        if period:
+            # Sequential Barrett–Kok rounds: a failed attempt lasts one round if round 1 did not
+            # herald, two if it did (probability (P1 − p)/(1 − p) given failure); sampled at once.
+            q = (model.first_round_probability - p) / (1.0 - p) if p < 1.0 else 0.0
+            m = int(rng.binomial(n - 1, min(max(q, 0.0), 1.0))) if n > 1 else 0
+            t_emit = self.sim.now + (n - 1 + m) * period  # round 1 of the successful attempt
+            t_station = t_emit + period + max(self.delay_a, self.delay_b)
+        else:
+            t_emit = self.sim.now + (n - 1) * model.cycle_time
+            t_station = t_emit + max(self.delay_a, self.delay_b)
+        self.sim.call_at(t_station, self._herald, i, req, t_emit, n)
 
     def _herald(self, i: int, req: LinkRequest, t_emit: float, attempts: int) -> None:
         model = req.model

@@ -72,6 +72,7 @@ class FlowResult:
     deliveries: list[Delivery]
     done_at: float | None = None
     failed: str | None = None
+    basis: str | None = None  # CREATE_MEASURE flows
 
 
 class QuantumNetwork:
@@ -142,6 +143,7 @@ class QuantumNetwork:
             alpha=spec.alpha if spec.alpha is not None else 0.5,
             phase_std=spec.phase_std,
             cycle_time=max(2 * da, 2 * db, period),
+            round_period=period + 2 * max(da, db) if spec.rounds == "sequential" else 0.0,
         )
         station = Node(self.sim, f"station:{name}")
         connect(station, a.classical, da)
@@ -154,7 +156,7 @@ class QuantumNetwork:
         a.links[b.name] = link
         b.links[a.name] = link
         p = model.success_probability
-        self.graph.add_edge(spec.a, spec.b, link=link, cost=model.cycle_time / p if p > 0 else math.inf)
+        self.graph.add_edge(spec.a, spec.b, link=link, cost=model.mean_attempt_time / p if p > 0 else math.inf)
         self._classical.add_edge(spec.a, spec.b, delay=da + db)
         connect(a.classical, b.classical, da + db)
         self._channels.add((spec.a, spec.b))
@@ -188,8 +190,10 @@ class QuantumNetwork:
         deadline = self.sim.now + spec.deadline if spec.deadline is not None else math.inf
         flow = Flow(fid, route, 0, spec.min_fidelity, link_min, spec.pairs or 0, deadline, pol.swapping,
                     pol.cutoff if pol.cutoff is not None else math.inf, spec.priority,
-                    purification=pol.purification)
-        result = FlowResult(fid, spec.source, spec.destination, route, self.sim.now, spec.pairs or 0, [])
+                    purification=pol.purification,
+                    measure_basis=(spec.basis or "Z") if spec.type == "measure" else None)
+        result = FlowResult(fid, spec.source, spec.destination, route, self.sim.now, spec.pairs or 0, [],
+                            basis=flow.measure_basis)
         self.flows[fid] = result
         if deadline < math.inf:
             self.sim.call_at(deadline, self._deadline, fid)
@@ -217,6 +221,23 @@ class QuantumNetwork:
                 if flow_id in self.nodes[name].flows:
                     self.nodes[name].teardown(flow_id, reason)
                     break
+
+    def measure_delivered(self, flow: Flow, tail: QuantumNode, pair: LinkPair) -> None:
+        """CREATE_MEASURE flows: both ends measure their qubits of the just-delivered pair in the
+        flow's basis (with their readout noise); the outcomes join the Delivery."""
+        from qstack.quantum.core import measure
+
+        head = self.nodes[flow.route[0]]
+        head_flow = head.flows.get(flow.flow_id)
+        key = self._last_delivery.head_pair
+        head_pair = head_flow.ends.get(key) if head_flow is not None else None
+        if head_pair is None or not head_pair.qubit.alive or not pair.qubit.alive:
+            return
+        now = self.sim.now
+        basis = flow.measure_basis
+        m_head = measure(head.memory.peek(head_pair.position, now), basis, head.rng, head.memory.gate_noise)
+        m_tail = measure(tail.memory.peek(pair.position, now), basis, tail.rng, tail.memory.gate_noise)
+        self._last_delivery.outcomes = (m_head, m_tail)
 
     def expected_coefficients(self, flow: Flow) -> list[float]:
         """Expected Bell coefficients of an end-to-end pair of ``flow`` (in its announced frame):
@@ -255,10 +276,23 @@ class QuantumNetwork:
             b = BELL_KETS_NP[frame]
             fid = float(np.real(b.conj() @ rho @ b))
         d = Delivery(flow.flow_id, now, frame, fid, age, head_key, (pair.link, pair.seq))
+        self._last_delivery = d
         result = self.flows[flow.flow_id]
         result.deliveries.append(d)
         if self.on_delivery is not None:
             self.on_delivery(result, d)
+
+
+def expected_parity(frame: int, basis: str) -> int:
+    """Parity ``m_head ⊕ m_tail`` of ideal outcomes on the Bell state ``frame`` measured in
+    ``basis`` on both sides: ``⟨ZZ⟩ = (−1)^x``, ``⟨XX⟩ = (−1)^z``, ``⟨YY⟩ = −(−1)^{x+z}`` for the
+    Pauli label ``frame = 2x + z``.
+
+    >>> [expected_parity(f, "Z") for f in range(4)], [expected_parity(f, "Y") for f in range(4)]
+    ([0, 0, 1, 1], [1, 0, 0, 1])
+    """
+    x, z = frame >> 1, frame & 1
+    return {"Z": x, "X": z, "Y": 1 ^ x ^ z}[basis]
 
 
 def _raw_channel(raw_fidelity: float) -> Callable[[np.ndarray], np.ndarray] | None:

@@ -56,6 +56,7 @@ class Delivery:
     age: float
     head_pair: PairKey
     tail_pair: PairKey
+    outcomes: tuple[int, int] | None = None  # CREATE_MEASURE: (head, tail) outcomes
 
 
 @dataclass
@@ -77,11 +78,13 @@ class Flow:
     swapped: dict = field(default_factory=dict)  # key -> (other key, outcome, other bell, other side)
     tracks: dict = field(default_factory=dict)  # key -> held Track
     ends: dict = field(default_factory=dict)  # head/tail: key -> LinkPair waiting for Track/Confirm
-    timers: dict = field(default_factory=dict)  # key -> EventHandle of its cut-off
+    timers: dict = field(default_factory=dict)  # key -> EventHandle of a pooled pair's cut-off
+    sweeps: dict = field(default_factory=lambda: {True: False, False: False})  # queue -> timer armed
     delivered: int = 0
     active: bool = False
     request_ids: list = field(default_factory=list)
     purification: Any = None  # PurificationSpec or None
+    measure_basis: str | None = None  # CREATE_MEASURE flows: both ends measure on delivery
     pools: dict = field(default_factory=dict)  # pool name (link or "e2e") -> {key: LinkPair}
 
     @property
@@ -240,6 +243,8 @@ class QuantumNode:
             num_pairs=flow.num_pairs, deadline=flow.deadline if math.isfinite(flow.deadline) else 0.0,
             swapping=flow.swapping, cutoff=flow.cutoff if math.isfinite(flow.cutoff) else 0.0,
             purification=_encode_purification(flow.purification),
+            type=link_pb2.CREATE_KEEP if flow.measure_basis is None else link_pb2.CREATE_MEASURE,
+            basis=link_pb2.Basis.Value(flow.measure_basis or "Z"),
         )
 
     def _on_path_setup(self, src: str, msg: Any) -> None:
@@ -252,6 +257,7 @@ class QuantumNode:
             msg.deadline if msg.deadline > 0 else math.inf, msg.swapping,
             msg.cutoff if msg.cutoff > 0 else math.inf,
             purification=_decode_purification(msg.purification),
+            measure_basis=link_pb2.Basis.Name(msg.basis) if msg.type == link_pb2.CREATE_MEASURE else None,
         )
         self.flows[flow.flow_id] = flow
         if flow.is_tail:
@@ -273,7 +279,8 @@ class QuantumNode:
         rid = self._request_ids
         self.network.pending_creates[(self.name, rid)] = (flow.flow_id, flow.link_min_fidelity)
         self.send(src, link_pb2.CreateRequest(
-            request_id=rid, origin=self.name, remote_node=src, type=link_pb2.CREATE_KEEP, number=LINK_PAIRS_UNTIL_TEARDOWN,
+            request_id=rid, origin=self.name, remote_node=src, type=link_pb2.CREATE_KEEP,
+            number=LINK_PAIRS_UNTIL_TEARDOWN,
             min_fidelity=flow.link_min_fidelity, max_time=0.0, purpose_id=flow.flow_id, priority=flow.priority,
         ))
         if not flow.is_head:
@@ -353,9 +360,13 @@ class QuantumNode:
                         swaps=0, created=pair.created,
                     ))
             return
-        (flow.up if upstream else flow.down).append(pair)
-        if math.isfinite(flow.cutoff):
-            flow.timers[key] = self.sim.call_at(pair.created + flow.cutoff, self._cutoff, flow.flow_id, key)
+        side = flow.up if upstream else flow.down
+        side.append(pair)
+        if math.isfinite(flow.cutoff) and not flow.sweeps[upstream]:
+            # One cut-off timer per queue, for its oldest pair (pairs of one link arrive in
+            # emission order), instead of one per pair.
+            flow.sweeps[upstream] = True
+            self.sim.call_at(side[0].created + flow.cutoff, self._cutoff_sweep, flow.flow_id, upstream)
         self._try_swap(flow)
 
     def _try_swap(self, flow: Flow) -> None:
@@ -374,10 +385,6 @@ class QuantumNode:
         links[up.link].release(self.name, up.index)
         links[down.link].release(self.name, down.index)
         ku, kd = (up.link, up.seq), (down.link, down.seq)
-        for key in (ku, kd):
-            h = flow.timers.pop(key, None)
-            if h is not None:
-                h.cancel()
         if flow.swapping != "nested":
             flow.swapped[ku] = (kd, k, down.frame, "down")
             flow.swapped[kd] = (ku, k, up.frame, "up")
@@ -446,6 +453,8 @@ class QuantumNode:
         age = self.sim.now - pair.created
         frame = 0 if (flow.purification is not None and flow.purification.scope == "end_to_end") else pair.e2e_frame
         self.network.deliver(flow, self, pair, pair.far_key, frame, age)
+        if flow.measure_basis is not None:
+            self.network.measure_delivered(flow, self, pair)
         self._release(self.network.links[pair.link], pair)
         flow.delivered += 1
         if flow.num_pairs and flow.delivered >= flow.num_pairs:
@@ -688,27 +697,32 @@ class QuantumNode:
 
     # ------------------------------------------------------------------ cut-offs and expiry
 
-    def _cutoff(self, flow_id: int, key: PairKey) -> None:
+    def _cutoff_sweep(self, flow_id: int, upstream: bool) -> None:
+        """Discard the queue's pairs older than the cut-off; re-arm for the next oldest."""
         flow = self.flows.get(flow_id)
         if flow is None:
             return
-        flow.timers.pop(key, None)
-        for dq in (flow.up, flow.down):
-            for pair in dq:
-                if (pair.link, pair.seq) == key:
-                    dq.remove(pair)
-                    held = flow.tracks.pop(key, None)
-                    if held is not None:
-                        self._expire_head(flow, held)
-                    link = self.network.links[pair.link]
-                    self._drop(link, pair)
-                    # Tell the other end of the segment: the link neighbour (swap-ASAP: the
-                    # Expire is forwarded through its swaps) or the far node (nested).
-                    far_key = pair.far_key if flow.swapping == "nested" else key
-                    peer = flow.route[pair.far] if flow.swapping == "nested" else link.other(self.name).name
-                    self.send(peer, link_pb2.Expire(
-                        pair=link_pb2.LinkPairId(link=far_key[0], seq=far_key[1]), reason="cut-off"))
-                    return
+        side = flow.up if upstream else flow.down
+        now = self.sim.now
+        while side and side[0].created + flow.cutoff <= now:
+            self._expire_pair(flow, side.popleft())
+        if side:
+            self.sim.call_at(side[0].created + flow.cutoff, self._cutoff_sweep, flow_id, upstream)
+        else:
+            flow.sweeps[upstream] = False
+
+    def _expire_pair(self, flow: Flow, pair: LinkPair) -> None:
+        """A repeater's pair reached the cut-off: discard it and tell the other end of its segment
+        — the link neighbour (swap-ASAP: forwarded through its swaps) or the far node (nested)."""
+        key = (pair.link, pair.seq)
+        held = flow.tracks.pop(key, None)
+        if held is not None:
+            self._expire_head(flow, held)
+        link = self.network.links[pair.link]
+        self._drop(link, pair)
+        far_key = pair.far_key if flow.swapping == "nested" else key
+        peer = flow.route[pair.far] if flow.swapping == "nested" else link.other(self.name).name
+        self.send(peer, link_pb2.Expire(pair=link_pb2.LinkPairId(link=far_key[0], seq=far_key[1]), reason="cut-off"))
 
     def _on_expire(self, src: str, msg: Any) -> None:
         key = (msg.pair.link, msg.pair.seq)
@@ -737,9 +751,6 @@ class QuantumNode:
             for p in dq:
                 if (p.link, p.seq) == key:
                     dq.remove(p)
-                    h = flow.timers.pop(key, None)
-                    if h is not None:
-                        h.cancel()
                     held = flow.tracks.pop(key, None)
                     if held is not None:
                         self._expire_head(flow, held)

@@ -85,8 +85,12 @@ def summarise(net: QuantumNetwork, wall: float, build: float = 0.0) -> dict[str,
     ages = np.array([d.age for d in deliveries])
     t = sim.now if sim.now > 0 else float("nan")
     flows = []
+    from .network import expected_parity
+
     for r in net.flows.values():
         fr = np.array([d.fidelity for d in r.deliveries])
+        measured = [d for d in r.deliveries if d.outcomes is not None]
+        errors = sum((d.outcomes[0] ^ d.outcomes[1]) != expected_parity(d.frame, r.basis or "Z") for d in measured)
         flows.append({
             "flow_id": r.flow_id, "source": r.source, "destination": r.destination, "route": r.route,
             "requested": r.requested, "delivered": len(r.deliveries),
@@ -94,6 +98,8 @@ def summarise(net: QuantumNetwork, wall: float, build: float = 0.0) -> dict[str,
             "first_pair_latency": (r.deliveries[0].time - r.start) if r.deliveries else None,
             "completion_time": (r.done_at - r.start) if r.done_at is not None else None,
             "failed": r.failed,
+            "measured": len(measured),
+            "qber": errors / len(measured) if measured else None,
         })
     nodes = {}
     for name, node in net.nodes.items():

@@ -142,6 +142,7 @@ class HeraldingModel:
     alpha: float = 0.5
     phase_std: float = 0.0
     cycle_time: float = 0.0
+    round_period: float = 0.0
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
@@ -156,6 +157,10 @@ class HeraldingModel:
             raise ValueError(f"phase_std must be >= 0 rad, got {self.phase_std}")
         if not (self.cycle_time >= 0.0 and math.isfinite(self.cycle_time)):
             raise ValueError(f"cycle_time must be >= 0 s, got {self.cycle_time}")
+        if not (self.round_period >= 0.0 and math.isfinite(self.round_period)):
+            raise ValueError(f"round_period must be >= 0 s, got {self.round_period}")
+        if self.round_period and self.scheme != "double_click":
+            raise ValueError("round_period (sequential rounds) only applies to scheme 'double_click'")
 
     @classmethod
     def for_link(
@@ -212,11 +217,28 @@ class HeraldingModel:
         return _statistics(self.scheme, self.eta_a, self.eta_b, self.p_dark, self.alpha, self.phase_std)[2]
 
     @property
+    def first_round_probability(self) -> float:
+        """Double click: probability that round 1 alone heralds (exactly one detector clicks
+        for qubits in ``|+⟩|+⟩``). With sequential rounds a failed round 1 ends the attempt."""
+        if self.scheme != "double_click":
+            raise ValueError("first_round_probability applies to scheme 'double_click'")
+        return _first_round_probability(self.eta_a, self.eta_b, self.p_dark, self.phase_std)
+
+    @property
+    def mean_attempt_time(self) -> float:
+        """Mean duration of one attempt: ``cycle_time``, or with sequential rounds
+        ``round_period · (1 + P(round 1 heralds))``."""
+        if self.round_period:
+            return self.round_period * (1.0 + self.first_round_probability)
+        return self.cycle_time
+
+    @property
     def rate(self) -> float:
-        """Mean heralded pairs per second, ``p / cycle_time``."""
-        if self.cycle_time == 0:
-            raise ValueError("rate needs cycle_time > 0")
-        return self.success_probability / self.cycle_time
+        """Mean heralded pairs per second, ``p / mean attempt time``."""
+        t = self.mean_attempt_time
+        if t == 0:
+            raise ValueError("rate needs cycle_time > 0 (or round_period > 0)")
+        return self.success_probability / t
 
     def generate(self, rng: np.random.Generator, max_attempts: int | None = None) -> HeraldedPair | None:
         """Sample the attempts until success and the heralded state.
@@ -267,6 +289,13 @@ def _outcomes(
     for arr in (s_same, s_diff):
         arr.setflags(write=False)
     return [(_PSI_PLUS, s_same), (_PSI_MINUS, s_diff)]
+
+
+@lru_cache(maxsize=1024)
+def _first_round_probability(eta_a: float, eta_b: float, p_dark: float, phase_std: float) -> float:
+    m = click_instrument(eta_a, eta_b, p_dark, phase_std)
+    rho = _emitter_state(0.5)
+    return float(np.trace(m[0] * rho) + np.trace(m[1] * rho))
 
 
 @lru_cache(maxsize=1024)

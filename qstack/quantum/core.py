@@ -83,12 +83,17 @@ class Qubit:
     [[1.0, 0.0], [0.0, 0.0]]
     """
 
-    __slots__ = ("group", "name", "fate")
+    __slots__ = ("group", "_name", "fate")
 
     def __init__(self, name: str | None = None):
-        self.name = name if name is not None else f"q{id(self):x}"
+        self._name = name
         self.fate: str | None = None
         self.group: Group | None = Group(_ZERO.copy(), [self])
+
+    @property
+    def name(self) -> str:
+        """The qubit's name (``q<id>`` unless one was given)."""
+        return self._name if self._name is not None else f"q{id(self):x}"
 
     @property
     def alive(self) -> bool:
@@ -190,7 +195,7 @@ def adopt_state(dm: np.ndarray, names: Sequence[str] | None = None) -> list[Qubi
     qubits = [Qubit.__new__(Qubit) for _ in range(n)]
     group = Group(dm, qubits)
     for i, q in enumerate(qubits):
-        q.name = f"q{id(q):x}" if names is None else names[i]
+        q._name = None if names is None else names[i]
         q.fate = None
         q.group = group
     return qubits
@@ -361,7 +366,7 @@ def _sample(probabilities: Sequence[float], rng: np.random.Generator) -> int:
     Probabilities below ``1e-12`` of the total are rounding noise and never drawn, so an
     impossible branch is never divided by its tiny trace.
     """
-    probs = [float(p) for p in probabilities]
+    probs = probabilities if isinstance(probabilities, list) else [float(p) for p in probabilities]
     total = sum(probs)
     floor = 1e-12 * total
     u = rng.random() * total

@@ -47,6 +47,8 @@ __all__ = [
 
 _INF = math.inf
 
+_Event = tuple[float, int, int, Callable[..., Any], Any, "Process | None"]
+
 # Yielded by every kernel awaitable to suspend the running process. The driver checks for
 # it so that awaiting a foreign awaitable (asyncio, trio) fails loudly.
 _SUSPEND = object()
@@ -165,7 +167,7 @@ class Simulation:
     >>> log
     ['high', 'low', ('proc', 1.5), 'late']
     >>> sim.now, sim.events_processed
-    (2.0, 6)
+    (2.0, 5)
     """
 
     def __init__(self, seed: int) -> None:
@@ -177,9 +179,15 @@ class Simulation:
         """Events run so far: callbacks and process steps (updated when ``run()`` returns)."""
         self.nodes: dict[str, Any] = {}
         """Nodes created on this simulation (``qstack.sim.Node``), by name."""
-        # (time, priority, seq, fn, arg, process): process is None for a callback fn(*arg);
-        # otherwise fn is the coroutine's send or throw and arg the value or exception.
-        self._heap: list[tuple[float, int, int, Callable[..., Any], Any, Process | None]] = []
+        # Events are tuples (time, priority, seq, fn, arg, process): process is None for a
+        # callback fn(*arg); otherwise fn is the coroutine's send or throw and arg the value or
+        # exception to deliver. Most live in the heap. Events due *now* with priority 0 (process
+        # wake-ups by signals, mailboxes and joins, spawns, zero delays) go to the FIFO `_ready`
+        # instead: it is sorted by construction (same time and priority, rising seq), and the
+        # loop runs whichever of heap[0] and ready[0] is smaller, so the order is exactly that
+        # of one heap, without two O(log n) heap operations per wake-up.
+        self._heap: list[_Event] = []
+        self._ready: deque[_Event] = deque()
         self._seq = count()
         self._cancelled: set[int] = set()
         self._current: Process | None = None
@@ -224,9 +232,7 @@ class Simulation:
         t = _real(time, "call_at(): time")
         if not self.now <= t < _INF:
             problem = "is in the past" if t < self.now else "is not allowed"
-            raise ValueError(
-                f"call_at(): time={time!r} {problem}; allowed range is now ({self.now!r}) <= time < inf"
-            )
+            raise ValueError(f"call_at(): time={time!r} {problem}; allowed range is now ({self.now!r}) <= time < inf")
         return self._schedule(t, fn, args, priority)
 
     def call_later(self, delay: float, fn: Callable[..., Any], *args: Any, priority: int = 0) -> EventHandle:
@@ -253,34 +259,46 @@ class Simulation:
                 raise TypeError(f"priority must be an int, got {type(priority).__name__} {priority!r}")
             priority = int(priority)
         seq = next(self._seq)
-        heappush(self._heap, (t, priority, seq, fn, args, None))
+        if t == self.now and priority == 0:
+            self._ready.append((t, 0, seq, fn, args, None))
+        else:
+            heappush(self._heap, (t, priority, seq, fn, args, None))
         return EventHandle(self, seq, t, priority)
 
     def _push(self, t: float, fn: Callable[..., Any], args: tuple[Any, ...]) -> int:
         """Internal: schedule callback ``fn(*args)`` at ``t``, priority 0; return its sequence."""
         seq = next(self._seq)
-        heappush(self._heap, (t, 0, seq, fn, args, None))
+        if t == self.now:
+            self._ready.append((t, 0, seq, fn, args, None))
+        else:
+            heappush(self._heap, (t, 0, seq, fn, args, None))
         return seq
 
     def _push_step(self, t: float, fn: Callable[[Any], Any], arg: Any, proc: Process) -> int:
         """Internal: schedule a step of ``proc`` (``fn`` is its coroutine's send or throw)."""
         seq = next(self._seq)
-        heappush(self._heap, (t, 0, seq, fn, arg, proc))
+        if t == self.now:
+            self._ready.append((t, 0, seq, fn, arg, proc))
+        else:
+            heappush(self._heap, (t, 0, seq, fn, arg, proc))
         return seq
 
     def _cancel(self, seq: int) -> None:
         """Internal: lazily cancel the event with sequence ``seq``.
 
-        When cancelled entries make up over half of the heap, the heap is rebuilt without
+        When cancelled entries make up over half of the queue, the queues are rebuilt without
         them (amortised O(1) per cancellation), so long waits that end early (timeouts)
-        do not pile up.
+        do not pile up. Both are rebuilt in place: ``run()`` holds references to them.
         """
         cancelled = self._cancelled
         cancelled.add(seq)
-        heap = self._heap
-        if 2 * len(cancelled) > len(heap) + 256:
-            heap[:] = [entry for entry in heap if entry[2] not in cancelled]
+        heap, ready = self._heap, self._ready
+        if 2 * len(cancelled) > len(heap) + len(ready) + 256:
+            heap[:] = [event for event in heap if event[2] not in cancelled]
             heapify(heap)
+            kept = [event for event in ready if event[2] not in cancelled]
+            ready.clear()
+            ready.extend(kept)
             cancelled.clear()
 
     @property
@@ -293,9 +311,13 @@ class Simulation:
         >>> sim.next_event_time
         2.0
         """
-        heap, cancelled = self._heap, self._cancelled
+        heap, ready, cancelled = self._heap, self._ready, self._cancelled
+        while ready and ready[0][2] in cancelled:
+            cancelled.discard(ready.popleft()[2])
         while heap and heap[0][2] in cancelled:
             cancelled.discard(heappop(heap)[2])
+        if ready:
+            return min(ready[0][0], heap[0][0]) if heap else ready[0][0]
         return heap[0][0] if heap else None
 
     # ------------------------------------------------------------------ running
@@ -340,6 +362,7 @@ class Simulation:
             if budget == 0:
                 return
         heap = self._heap
+        ready = self._ready
         cancelled = self._cancelled
         counter = self._seq
         pop = heappop
@@ -352,14 +375,20 @@ class Simulation:
             # `while True` (not `while heap`): CPython 3.11 specialises a loop's bytecode only
             # after unconditional backward jumps, and this loop must be specialised.
             while True:
-                if not heap:
+                if ready:
+                    if heap and heap[0] < ready[0]:
+                        t, priority, seq, fn, arg, proc = pop(heap)
+                    else:
+                        t, priority, seq, fn, arg, proc = ready.popleft()
+                elif heap:
+                    t, priority, seq, fn, arg, proc = pop(heap)
+                else:
                     reached_end = True
                     break
-                t, priority, seq, fn, arg, proc = pop(heap)
                 if cancelled and seq in cancelled:
                     cancelled.remove(seq)
                     continue
-                if t > end:
+                if t > end:  # only a heap event can be later than now
                     push(heap, (t, priority, seq, fn, arg, proc))
                     reached_end = True
                     break
@@ -418,9 +447,7 @@ class Simulation:
         """
         if not inspect.iscoroutine(coro):
             hint = (
-                " (call the async function: spawn(f(...)), not spawn(f))"
-                if inspect.iscoroutinefunction(coro)
-                else ""
+                " (call the async function: spawn(f(...)), not spawn(f))" if inspect.iscoroutinefunction(coro) else ""
             )
             raise TypeError(f"spawn() needs a coroutine object, got {type(coro).__name__} {coro!r}{hint}")
         if name is None:
@@ -465,7 +492,8 @@ class Simulation:
         yield delay  # the run loop schedules the wake-up
 
     def __repr__(self) -> str:
-        return f"<Simulation seed={self.seed} now={self.now!r} pending={len(self._heap)}>"
+        pending = len(self._heap) + len(self._ready)
+        return f"<Simulation seed={self.seed} now={self.now!r} pending={pending}>"
 
 
 class Process:
@@ -487,7 +515,6 @@ class Process:
     __slots__ = (
         "_sim",
         "name",
-        "_coro",
         "_send",
         "_throw",
         "_pending",
@@ -506,7 +533,6 @@ class Process:
         self._sim = sim
         self.name: str = name
         """The process name (used in error messages and traces)."""
-        self._coro = coro
         # Cached bound methods, so that a wake-up allocates nothing for them.
         self._send: Callable[[Any], Any] = coro.send
         self._throw: Callable[[BaseException], Any] = coro.throw

@@ -28,9 +28,7 @@ _WORDS_PER_NAME = 4  # 128-bit digest per name, as four 32-bit spawn-key words
 def _name_words(name: str) -> tuple[int, ...]:
     """Stable fixed-width spawn-key words for one stream name."""
     digest = hashlib.blake2b(name.encode("utf-8"), digest_size=4 * _WORDS_PER_NAME).digest()
-    return tuple(
-        int.from_bytes(digest[4 * i : 4 * i + 4], "little") for i in range(_WORDS_PER_NAME)
-    )
+    return tuple(int.from_bytes(digest[4 * i : 4 * i + 4], "little") for i in range(_WORDS_PER_NAME))
 
 
 def _check_seed(seed: object) -> int:
@@ -101,9 +99,7 @@ class RandomStreams:
         key: list[int] = []
         for name in names:
             if not isinstance(name, str):
-                raise TypeError(
-                    f"random stream names must be str, got {type(name).__name__} {name!r}"
-                )
+                raise TypeError(f"random stream names must be str, got {type(name).__name__} {name!r}")
             key.extend(_name_words(name))
         return np.random.SeedSequence(entropy=self._seed, spawn_key=tuple(key))
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from . import link_pb2 as qstack_dot_v1_dot_link__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17qstack/v1/network.proto\x12\tqstack.v1\x1a\x14qstack/v1/link.proto\"\xde\x01\n\tPathSetup\x12\x0f\n\x07\x66low_id\x18\x01 \x01(\x04\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x03 \x01(\t\x12\r\n\x05route\x18\x04 \x03(\t\x12\x14\n\x0cmin_fidelity\x18\x05 \x01(\x01\x12\x19\n\x11link_min_fidelity\x18\x06 \x01(\x01\x12\x11\n\tnum_pairs\x18\x07 \x01(\r\x12\x10\n\x08\x64\x65\x61\x64line\x18\x08 \x01(\x01\x12\x10\n\x08swapping\x18\t \x01(\t\x12\x14\n\x0cpurification\x18\n \x01(\t\x12\x0e\n\x06\x63utoff\x18\x0b \x01(\x01\"A\n\x0cPathSetupAck\x12\x0f\n\x07\x66low_id\x18\x01 \x01(\x04\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"/\n\x0cPathTeardown\x12\x0f\n\x07\x66low_id\x18\x01 \x01(\x04\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x9a\x01\n\x05Track\x12\x0f\n\x07\x66low_id\x18\x01 \x01(\x04\x12(\n\thead_pair\x18\x02 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12\'\n\x08via_pair\x18\x03 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12\r\n\x05\x66rame\x18\x04 \x01(\r\x12\r\n\x05swaps\x18\x05 \x01(\r\x12\x0f\n\x07\x63reated\x18\x06 \x01(\x01\"\x92\x01\n\x0f\x45ndToEndConfirm\x12\x0f\n\x07\x66low_id\x18\x01 \x01(\x04\x12(\n\thead_pair\x18\x02 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12(\n\ttail_pair\x18\x03 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12\r\n\x05\x66rame\x18\x04 \x01(\r\x12\x0b\n\x03seq\x18\x05 \x01(\x04\"y\n\nSwapRecord\x12\x0f\n\x07\x66low_id\x18\x01 \x01(\x04\x12#\n\x04left\x18\x02 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12$\n\x05right\x18\x03 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12\x0f\n\x07outcome\x18\x04 \x01(\r\"\xa1\x01\n\rPurifyOutcome\x12\x0f\n\x07\x66low_id\x18\x01 \x01(\x04\x12#\n\x04keep\x18\x02 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12(\n\tsacrifice\x18\x03 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12\r\n\x05round\x18\x04 \x01(\r\x12\x0f\n\x07outcome\x18\x05 \x01(\r\x12\x10\n\x08protocol\x18\x06 \x01(\t\"T\n\x0c\x45xpireNotice\x12\x0f\n\x07\x66low_id\x18\x01 \x01(\x04\x12#\n\x04pair\x18\x02 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12\x0e\n\x06reason\x18\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17qstack/v1/network.proto\x12\tqstack.v1\x1a\x14qstack/v1/link.proto\"\xa5\x02\n\tPathSetup\x12\x0f\n\x07\x66low_id\x18\x01 \x01(\x04\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65stination\x18\x03 \x01(\t\x12\r\n\x05route\x18\x04 \x03(\t\x12\x14\n\x0cmin_fidelity\x18\x05 \x01(\x01\x12\x19\n\x11link_min_fidelity\x18\x06 \x01(\x01\x12\x11\n\tnum_pairs\x18\x07 \x01(\r\x12\x10\n\x08\x64\x65\x61\x64line\x18\x08 \x01(\x01\x12\x10\n\x08swapping\x18\t \x01(\t\x12\x14\n\x0cpurification\x18\n \x01(\t\x12\x0e\n\x06\x63utoff\x18\x0b \x01(\x01\x12$\n\x04type\x18\x0c \x01(\x0e\x32\x16.qstack.v1.RequestType\x12\x1f\n\x05\x62\x61sis\x18\r \x01(\x0e\x32\x10.qstack.v1.Basis\"A\n\x0cPathSetupAck\x12\x0f\n\x07\x66low_id\x18\x01 \x01(\x04\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\"/\n\x0cPathTeardown\x12\x0f\n\x07\x66low_id\x18\x01 \x01(\x04\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x9a\x01\n\x05Track\x12\x0f\n\x07\x66low_id\x18\x01 \x01(\x04\x12(\n\thead_pair\x18\x02 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12\'\n\x08via_pair\x18\x03 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12\r\n\x05\x66rame\x18\x04 \x01(\r\x12\r\n\x05swaps\x18\x05 \x01(\r\x12\x0f\n\x07\x63reated\x18\x06 \x01(\x01\"\x92\x01\n\x0f\x45ndToEndConfirm\x12\x0f\n\x07\x66low_id\x18\x01 \x01(\x04\x12(\n\thead_pair\x18\x02 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12(\n\ttail_pair\x18\x03 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12\r\n\x05\x66rame\x18\x04 \x01(\r\x12\x0b\n\x03seq\x18\x05 \x01(\x04\"y\n\nSwapRecord\x12\x0f\n\x07\x66low_id\x18\x01 \x01(\x04\x12#\n\x04left\x18\x02 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12$\n\x05right\x18\x03 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12\x0f\n\x07outcome\x18\x04 \x01(\r\"\xa1\x01\n\rPurifyOutcome\x12\x0f\n\x07\x66low_id\x18\x01 \x01(\x04\x12#\n\x04keep\x18\x02 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12(\n\tsacrifice\x18\x03 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12\r\n\x05round\x18\x04 \x01(\r\x12\x0f\n\x07outcome\x18\x05 \x01(\r\x12\x10\n\x08protocol\x18\x06 \x01(\t\"T\n\x0c\x45xpireNotice\x12\x0f\n\x07\x66low_id\x18\x01 \x01(\x04\x12#\n\x04pair\x18\x02 \x01(\x0b\x32\x15.qstack.v1.LinkPairId\x12\x0e\n\x06reason\x18\x03 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,19 +33,19 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'qstack.proto.qstack.v1.netw
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_PATHSETUP']._serialized_start=61
-  _globals['_PATHSETUP']._serialized_end=283
-  _globals['_PATHSETUPACK']._serialized_start=285
-  _globals['_PATHSETUPACK']._serialized_end=350
-  _globals['_PATHTEARDOWN']._serialized_start=352
-  _globals['_PATHTEARDOWN']._serialized_end=399
-  _globals['_TRACK']._serialized_start=402
-  _globals['_TRACK']._serialized_end=556
-  _globals['_ENDTOENDCONFIRM']._serialized_start=559
-  _globals['_ENDTOENDCONFIRM']._serialized_end=705
-  _globals['_SWAPRECORD']._serialized_start=707
-  _globals['_SWAPRECORD']._serialized_end=828
-  _globals['_PURIFYOUTCOME']._serialized_start=831
-  _globals['_PURIFYOUTCOME']._serialized_end=992
-  _globals['_EXPIRENOTICE']._serialized_start=994
-  _globals['_EXPIRENOTICE']._serialized_end=1078
+  _globals['_PATHSETUP']._serialized_end=354
+  _globals['_PATHSETUPACK']._serialized_start=356
+  _globals['_PATHSETUPACK']._serialized_end=421
+  _globals['_PATHTEARDOWN']._serialized_start=423
+  _globals['_PATHTEARDOWN']._serialized_end=470
+  _globals['_TRACK']._serialized_start=473
+  _globals['_TRACK']._serialized_end=627
+  _globals['_ENDTOENDCONFIRM']._serialized_start=630
+  _globals['_ENDTOENDCONFIRM']._serialized_end=776
+  _globals['_SWAPRECORD']._serialized_start=778
+  _globals['_SWAPRECORD']._serialized_end=899
+  _globals['_PURIFYOUTCOME']._serialized_start=902
+  _globals['_PURIFYOUTCOME']._serialized_end=1063
+  _globals['_EXPIRENOTICE']._serialized_start=1065
+  _globals['_EXPIRENOTICE']._serialized_end=1149
 # @@protoc_insertion_point(module_scope)

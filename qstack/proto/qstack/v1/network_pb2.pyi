@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class PathSetup(_message.Message):
-    __slots__ = ("flow_id", "source", "destination", "route", "min_fidelity", "link_min_fidelity", "num_pairs", "deadline", "swapping", "purification", "cutoff")
+    __slots__ = ("flow_id", "source", "destination", "route", "min_fidelity", "link_min_fidelity", "num_pairs", "deadline", "swapping", "purification", "cutoff", "type", "basis")
     FLOW_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_FIELD_NUMBER: _ClassVar[int]
@@ -20,6 +20,8 @@ class PathSetup(_message.Message):
     SWAPPING_FIELD_NUMBER: _ClassVar[int]
     PURIFICATION_FIELD_NUMBER: _ClassVar[int]
     CUTOFF_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
     flow_id: int
     source: str
     destination: str
@@ -31,7 +33,9 @@ class PathSetup(_message.Message):
     swapping: str
     purification: str
     cutoff: float
-    def __init__(self, flow_id: _Optional[int] = ..., source: _Optional[str] = ..., destination: _Optional[str] = ..., route: _Optional[_Iterable[str]] = ..., min_fidelity: _Optional[float] = ..., link_min_fidelity: _Optional[float] = ..., num_pairs: _Optional[int] = ..., deadline: _Optional[float] = ..., swapping: _Optional[str] = ..., purification: _Optional[str] = ..., cutoff: _Optional[float] = ...) -> None: ...
+    type: _link_pb2.RequestType
+    basis: _link_pb2.Basis
+    def __init__(self, flow_id: _Optional[int] = ..., source: _Optional[str] = ..., destination: _Optional[str] = ..., route: _Optional[_Iterable[str]] = ..., min_fidelity: _Optional[float] = ..., link_min_fidelity: _Optional[float] = ..., num_pairs: _Optional[int] = ..., deadline: _Optional[float] = ..., swapping: _Optional[str] = ..., purification: _Optional[str] = ..., cutoff: _Optional[float] = ..., type: _Optional[_Union[_link_pb2.RequestType, str]] = ..., basis: _Optional[_Union[_link_pb2.Basis, str]] = ...) -> None: ...
 
 class PathSetupAck(_message.Message):
     __slots__ = ("flow_id", "accepted", "reason")
