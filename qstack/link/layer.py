@@ -138,6 +138,7 @@ class Link:
         self._rr = 0
         self.pairs_generated = 0
         self.attempts = 0
+        self._states: dict[HeraldingModel, Any] = {}
 
     # ---------------------------------------------------------------- requests
 
@@ -260,15 +261,26 @@ class Link:
             t_station = t_emit + max(self.delay_a, self.delay_b)
         self.sim.call_at(t_station, self._herald, i, req, t_emit, n)
 
+    def _heralded_states(self, model: HeraldingModel) -> tuple[float, tuple[int, np.ndarray], tuple[int, np.ndarray]]:
+        """(P(first outcome | herald), and per outcome its Bell index and normalised state after
+        the raw-fidelity channel), cached per model."""
+        cached = self._states.get(model)
+        if cached is None:
+            p0, p1 = model.outcome_probabilities
+            outs = []
+            for (bell, state), p in zip(model.outcomes(), (p0, p1), strict=True):
+                rho = (state / p).astype(complex)
+                if self.raw_channel is not None:
+                    rho = self.raw_channel(rho)
+                rho.setflags(write=False)
+                outs.append((bell, rho))
+            cached = self._states[model] = (p0 / (p0 + p1), outs[0], outs[1])
+        return cached
+
     def _herald(self, i: int, req: LinkRequest, t_emit: float, attempts: int) -> None:
-        model = req.model
-        p0, p1 = model.outcome_probabilities
-        o = 0 if self.rng.random() * (p0 + p1) < p0 else 1
-        bell, state = model.outcomes()[o]
-        rho = state * (1.0 / (p0, p1)[o])
-        if self.raw_channel is not None:
-            rho = self.raw_channel(rho)
-        qa, qb = adopt_state(rho.astype(complex))
+        first, out0, out1 = self._heralded_states(req.model)
+        bell, rho = out0 if self.rng.random() < first else out1
+        qa, qb = adopt_state(rho.copy())
         seq = self._seq
         self._seq += 1
         self.pairs_generated += 1

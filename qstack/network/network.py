@@ -30,6 +30,8 @@ from qstack.sim import Node, Simulation, connect
 
 from .node import Delivery, Flow, QuantumNode
 
+_BELL_BRAS = BELL_KETS_NP.conj().copy()
+
 __all__ = ["QuantumNetwork", "ROUTING_POLICIES", "register_routing_policy", "FlowResult"]
 
 RoutingPolicy = Callable[[nx.Graph, str, str], list[str]]
@@ -273,8 +275,7 @@ class QuantumNetwork:
             hq = head.memory.peek(head_pair.position, now)
             tq = tail.memory.peek(pair.position, now)
             rho = reduced_dm([hq, tq])
-            b = BELL_KETS_NP[frame]
-            fid = float(np.real(b.conj() @ rho @ b))
+            fid = float((_BELL_BRAS[frame] @ rho @ BELL_KETS_NP[frame]).real)
         d = Delivery(flow.flow_id, now, frame, fid, age, head_key, (pair.link, pair.seq))
         self._last_delivery = d
         result = self.flows[flow.flow_id]

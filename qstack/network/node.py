@@ -30,7 +30,7 @@ from qstack.physical.memory import QuantumMemory
 from qstack.proto import MalformedMessage, decode, encode
 from qstack.proto.qstack.v1 import link_pb2, network_pb2
 from qstack.quantum import theory
-from qstack.quantum.core import discard, operate
+from qstack.quantum.core import discard, discard_group, operate
 from qstack.quantum.operations import CORRECTIONS, partner, purification_half, swap_inner, twirl
 from qstack.sim import Node, Simulation
 
@@ -373,8 +373,21 @@ class QuantumNode:
         if flow.swapping == "nested":
             self._try_nested_swap(flow)
             return
-        while flow.up and flow.down:
-            self._swap(flow, flow.up.popleft(), flow.down.popleft())
+        up_q, down_q, tracks = flow.up, flow.down, flow.tracks
+        while up_q and down_q:
+            # Oldest first — but a pair whose TRACK is already here (its segment reaches the
+            # head) goes first, so end-to-end pairs do not queue behind orphan segments.
+            up = None
+            if tracks:
+                for p in up_q:
+                    if (p.link, p.seq) in tracks:
+                        up = p
+                        break
+            if up is None:
+                up = up_q.popleft()
+            else:
+                up_q.remove(up)
+            self._swap(flow, up, down_q.popleft())
 
     def _swap(self, flow: Flow, up: LinkPair, down: LinkPair) -> int:
         now = self.sim.now
@@ -455,6 +468,10 @@ class QuantumNode:
         self.network.deliver(flow, self, pair, pair.far_key, frame, age)
         if flow.measure_basis is not None:
             self.network.measure_delivered(flow, self, pair)
+        elif pair.qubit.alive and len(pair.qubit.group.qubits) == 2:  # type: ignore[union-attr]
+            # The runner's sink consumes the delivered pair whole; the head keeps its memory
+            # position until the EndToEndConfirm reaches it.
+            discard_group(pair.qubit)
         self._release(self.network.links[pair.link], pair)
         flow.delivered += 1
         if flow.num_pairs and flow.delivered >= flow.num_pairs:

@@ -48,6 +48,7 @@ __all__ = [
     "bell_state_measurement",
     "reset",
     "discard",
+    "discard_group",
 ]
 
 _ZERO = np.array([[1, 0], [0, 0]], dtype=complex)
@@ -454,6 +455,18 @@ def reset(qubit: Qubit) -> None:
     """
     _detach(qubit)
     _group_of(qubit).dm = _ZERO.copy()
+
+
+def discard_group(qubit: Qubit) -> None:
+    """Discard ``qubit`` and every qubit sharing its group at once — no partial trace needed
+    (e.g. an application consuming both halves of a delivered pair).
+
+    >>> a, b = create_qubits(2)
+    >>> operate([a, b], np.eye(4)); discard_group(a); a.alive, b.alive
+    (False, False)
+    """
+    for q in _group_of(qubit).qubits:
+        q._kill("discarded")
 
 
 def discard(qubit: Qubit) -> None:

@@ -122,12 +122,35 @@ def _bit_slices(n: int, q: int) -> tuple[tuple, tuple, tuple, tuple]:
     return tuple(out)  # type: ignore[return-value]
 
 
+def _pair_masks(q: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For qubit ``q`` of a pair: entries whose row and column bits differ, and the flat indices
+    of the ``(1,1)`` entries with their ``(0,0)`` partners."""
+    bit = 1 << (1 - q)
+    rows, cols = np.indices((4, 4))
+    differ = (((rows & bit) > 0) != ((cols & bit) > 0)).astype(float)
+    ones = np.flatnonzero(((rows & bit) > 0) & ((cols & bit) > 0))
+    zeros = np.array([((r ^ bit) * 4 + (c ^ bit)) for r, c in (divmod(int(i), 4) for i in ones)])
+    return differ, ones, zeros
+
+
+_PAIR_MASKS = (_pair_masks(0), _pair_masks(1))
+
+
 def apply_amplitude_phase_damping(rho: np.ndarray, q: int, n: int, gamma: float, coherence: float) -> np.ndarray:
     """Apply the T1/T2 channel to qubit ``q``: ``ρ00 += γρ11``, ``ρ11 *= 1−γ``, coherences ``*= c``.
 
     Equal to :func:`apply_superop` with :func:`qstack.quantum.noise.t1t2_superop` (tested),
     without moving axes: four slice updates on a tensor view.
     """
+    if n == 2:  # a half of a pair: elementwise masks, no reshaping
+        differ, ones, zeros = _PAIR_MASKS[q]
+        out = rho * (1.0 + (coherence - 1.0) * differ) if coherence != 1.0 else rho.copy()
+        if gamma:
+            flat = out.reshape(16)
+            moved = gamma * flat[ones]
+            flat[ones] -= moved
+            flat[zeros] += moved
+        return out
     out = rho.copy()
     t = out.reshape((2,) * (2 * n))
     s00, s11, s01, s10 = _bit_slices(n, q)
