@@ -699,3 +699,36 @@ def test_current_process_is_set_only_inside_processes() -> None:
     sim.run()
     assert seen == [p, None, p]
     assert sim.current_process is None
+
+
+def test_keyboard_interrupt_in_a_process_is_never_handed_to_joiners() -> None:
+    """BaseExceptions other than Cancelled (e.g. KeyboardInterrupt) escape run() even when joined."""
+    sim = Simulation(seed=0)
+
+    async def interrupted() -> None:
+        await sim.sleep(1.0)
+        raise KeyboardInterrupt
+
+    target = sim.spawn(interrupted())
+
+    async def joiner() -> None:
+        await target
+
+    sim.spawn(joiner())
+    with pytest.raises(KeyboardInterrupt):
+        sim.run()
+    assert target.done
+
+
+def test_events_processed_counts_callbacks_and_process_steps() -> None:
+    """Every callback and every process step (start, each wake-up) counts as one event."""
+    sim = Simulation(seed=0)
+
+    async def proc() -> None:
+        await sim.sleep(1.0)
+        await sim.sleep(1.0)
+
+    sim.spawn(proc())
+    sim.call_at(0.5, lambda: None)
+    sim.run()
+    assert sim.events_processed == 4
