@@ -35,7 +35,8 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{args.nodes}-node chain ({args.swapping}): {r['delivered_pairs']} end-to-end pairs "
           f"in {wall:.1f} s wall "
-          f"(target ≤ 60 s), completed at {r['flows'][0]['completion_time']:.4f} s simulated, fidelity {r['fidelity_mean']:.4f}, "
+          f"(target ≤ 60 s), completed at {r['flows'][0]['completion_time']:.4f} s simulated, "
+          f"fidelity {r['fidelity_mean']:.4f}, "
           f"{r['link_pairs_generated']} link pairs, {r['events']} events, peak RSS {peak:.0f} MiB "
           f"(target ≤ 2048 MiB)")
 
