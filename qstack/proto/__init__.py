@@ -40,6 +40,7 @@ from qstack.proto.codec import (
     validate,
 )
 from qstack.proto.counter import MessageCounter
+from qstack.proto.qstack.v1.app_pb2 import AppMessage, TeleportRecord
 from qstack.proto.qstack.v1.envelope_pb2 import Envelope
 from qstack.proto.qstack.v1.link_pb2 import (
     Basis,
@@ -65,6 +66,8 @@ from qstack.proto.qstack.v1.network_pb2 import (
 )
 
 __all__ = [
+    "AppMessage",
+    "TeleportRecord",
     "ALLOW_SLOW_ENV",
     "BACKEND",
     "SUPPORTED_VERSIONS",

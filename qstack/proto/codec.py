@@ -28,6 +28,7 @@ from typing import Any, NoReturn, TypeAlias
 
 from google.protobuf.message import Message
 
+from qstack.proto.qstack.v1.app_pb2 import AppMessage, TeleportRecord
 from qstack.proto.qstack.v1.envelope_pb2 import Envelope
 from qstack.proto.qstack.v1.link_pb2 import (
     Basis,
@@ -302,6 +303,19 @@ def _validate_expire_notice(m: ExpireNotice) -> None:
     _pair(m, "pair")
 
 
+def _validate_teleport_record(m: TeleportRecord) -> None:
+    _node(m, "from_role")
+    _node(m, "to_role")
+    _bell_index(m, "outcome")
+    if m.transfer_id < 1:
+        _fail(m, "transfer_id", f"must be >= 1, got {m.transfer_id}")
+
+
+def _validate_app_message(m: AppMessage) -> None:
+    _node(m, "from_role")
+    _node(m, "to_role")
+
+
 #: The validation table: body message type -> validator (raises MalformedMessage or returns None).
 #: Every Envelope body type has an entry (checked by the tests).
 VALIDATORS: Mapping[type[Message], Callable[[Any], None]] = MappingProxyType({
@@ -321,6 +335,9 @@ VALIDATORS: Mapping[type[Message], Callable[[Any], None]] = MappingProxyType({
     SwapRecord: _validate_swap_record,
     PurifyOutcome: _validate_purify_outcome,
     ExpireNotice: _validate_expire_notice,
+    # transport layer and applications
+    TeleportRecord: _validate_teleport_record,
+    AppMessage: _validate_app_message,
 })
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from qstack.proto import (
+    AppMessage,
     Basis,
     CreateAck,
     CreateErr,
@@ -22,6 +23,7 @@ from qstack.proto import (
     PurifyOutcome,
     RequestType,
     SwapRecord,
+    TeleportRecord,
     Track,
 )
 
@@ -88,6 +90,9 @@ purify_outcome = two_pairs.flatmap(
     )
 )
 expire_notice = st.builds(ExpireNotice, flow_id=uint64, pair=pair, reason=text)
+teleport_record = st.builds(TeleportRecord, session=uint64, from_role=name, to_role=name,
+                            transfer_id=st.integers(1, 2**64 - 1), outcome=bell)
+app_message = st.builds(AppMessage, session=uint64, from_role=name, to_role=name, payload=st.binary(max_size=64))
 
 #: One strategy of valid messages per Envelope body type.
 BY_TYPE = {
@@ -105,6 +110,8 @@ BY_TYPE = {
     SwapRecord: swap_record,
     PurifyOutcome: purify_outcome,
     ExpireNotice: expire_notice,
+    TeleportRecord: teleport_record,
+    AppMessage: app_message,
 }
 
 #: Any valid body message.

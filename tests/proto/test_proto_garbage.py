@@ -79,9 +79,9 @@ def test_envelope_without_body():
     assert info.value.reason is Rejection.NO_BODY
 
 
-def test_body_from_a_future_version_in_the_transport_range_is_no_body():
-    # field 30 (transport range), wire type 2, length 0: an unknown field to this version
-    data = Envelope(version=1).SerializeToString() + bytes([(30 << 3 | 2) & 0x7F | 0x80, (30 << 3 | 2) >> 7, 0])
+def test_body_from_a_future_version_in_a_free_field_is_no_body():
+    # field 35 (transport range, not yet defined), wire type 2, length 0: unknown to this version
+    data = Envelope(version=1).SerializeToString() + bytes([(35 << 3 | 2) & 0x7F | 0x80, (35 << 3 | 2) >> 7, 0])
     with pytest.raises(MalformedMessage) as info:
         decode(data)
     assert info.value.reason is Rejection.NO_BODY

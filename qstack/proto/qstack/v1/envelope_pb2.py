@@ -22,17 +22,18 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from . import app_pb2 as qstack_dot_v1_dot_app__pb2
 from . import link_pb2 as qstack_dot_v1_dot_link__pb2
 from . import network_pb2 as qstack_dot_v1_dot_network__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18qstack/v1/envelope.proto\x12\tqstack.v1\x1a\x14qstack/v1/link.proto\x1a\x17qstack/v1/network.proto\"\xa5\x05\n\x08\x45nvelope\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x32\n\x0e\x63reate_request\x18\n \x01(\x0b\x32\x18.qstack.v1.CreateRequestH\x00\x12*\n\ncreate_ack\x18\x0b \x01(\x0b\x32\x14.qstack.v1.CreateAckH\x00\x12(\n\tcreate_ok\x18\x0c \x01(\x0b\x32\x13.qstack.v1.CreateOkH\x00\x12*\n\ncreate_err\x18\r \x01(\x0b\x32\x14.qstack.v1.CreateErrH\x00\x12#\n\x06herald\x18\x0e \x01(\x0b\x32\x11.qstack.v1.HeraldH\x00\x12#\n\x06\x65xpire\x18\x0f \x01(\x0b\x32\x11.qstack.v1.ExpireH\x00\x12*\n\npath_setup\x18\x14 \x01(\x0b\x32\x14.qstack.v1.PathSetupH\x00\x12\x31\n\x0epath_setup_ack\x18\x15 \x01(\x0b\x32\x17.qstack.v1.PathSetupAckH\x00\x12\x30\n\rpath_teardown\x18\x16 \x01(\x0b\x32\x17.qstack.v1.PathTeardownH\x00\x12!\n\x05track\x18\x17 \x01(\x0b\x32\x10.qstack.v1.TrackH\x00\x12\x38\n\x12\x65nd_to_end_confirm\x18\x18 \x01(\x0b\x32\x1a.qstack.v1.EndToEndConfirmH\x00\x12,\n\x0bswap_record\x18\x19 \x01(\x0b\x32\x15.qstack.v1.SwapRecordH\x00\x12\x32\n\x0epurify_outcome\x18\x1a \x01(\x0b\x32\x18.qstack.v1.PurifyOutcomeH\x00\x12\x30\n\rexpire_notice\x18\x1b \x01(\x0b\x32\x17.qstack.v1.ExpireNoticeH\x00\x42\x06\n\x04\x62odyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18qstack/v1/envelope.proto\x12\tqstack.v1\x1a\x13qstack/v1/app.proto\x1a\x14qstack/v1/link.proto\x1a\x17qstack/v1/network.proto\"\x89\x06\n\x08\x45nvelope\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x32\n\x0e\x63reate_request\x18\n \x01(\x0b\x32\x18.qstack.v1.CreateRequestH\x00\x12*\n\ncreate_ack\x18\x0b \x01(\x0b\x32\x14.qstack.v1.CreateAckH\x00\x12(\n\tcreate_ok\x18\x0c \x01(\x0b\x32\x13.qstack.v1.CreateOkH\x00\x12*\n\ncreate_err\x18\r \x01(\x0b\x32\x14.qstack.v1.CreateErrH\x00\x12#\n\x06herald\x18\x0e \x01(\x0b\x32\x11.qstack.v1.HeraldH\x00\x12#\n\x06\x65xpire\x18\x0f \x01(\x0b\x32\x11.qstack.v1.ExpireH\x00\x12*\n\npath_setup\x18\x14 \x01(\x0b\x32\x14.qstack.v1.PathSetupH\x00\x12\x31\n\x0epath_setup_ack\x18\x15 \x01(\x0b\x32\x17.qstack.v1.PathSetupAckH\x00\x12\x30\n\rpath_teardown\x18\x16 \x01(\x0b\x32\x17.qstack.v1.PathTeardownH\x00\x12!\n\x05track\x18\x17 \x01(\x0b\x32\x10.qstack.v1.TrackH\x00\x12\x38\n\x12\x65nd_to_end_confirm\x18\x18 \x01(\x0b\x32\x1a.qstack.v1.EndToEndConfirmH\x00\x12,\n\x0bswap_record\x18\x19 \x01(\x0b\x32\x15.qstack.v1.SwapRecordH\x00\x12\x32\n\x0epurify_outcome\x18\x1a \x01(\x0b\x32\x18.qstack.v1.PurifyOutcomeH\x00\x12\x30\n\rexpire_notice\x18\x1b \x01(\x0b\x32\x17.qstack.v1.ExpireNoticeH\x00\x12\x34\n\x0fteleport_record\x18\x1e \x01(\x0b\x32\x19.qstack.v1.TeleportRecordH\x00\x12,\n\x0b\x61pp_message\x18( \x01(\x0b\x32\x15.qstack.v1.AppMessageH\x00\x42\x06\n\x04\x62odyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'qstack.proto.qstack.v1.envelope_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ENVELOPE']._serialized_start=87
-  _globals['_ENVELOPE']._serialized_end=764
+  _globals['_ENVELOPE']._serialized_start=108
+  _globals['_ENVELOPE']._serialized_end=885
 # @@protoc_insertion_point(module_scope)
