@@ -94,6 +94,10 @@ class QuantumNetwork:
         self._classical = nx.Graph()
         self._next_flow = 1
         self.on_delivery: Callable[[FlowResult, Delivery], Any] | None = None
+        #: flow id -> transport that takes the flow's delivered pairs (else the runner's sink)
+        self.consumers: dict[int, Any] = {}
+        #: application session id -> its runtime (receives AppMessage / TeleportRecord)
+        self.sessions: dict[int, Any] = {}
         self._build()
 
     # ------------------------------------------------------------------ building
@@ -208,11 +212,11 @@ class QuantumNetwork:
             self.flow_failed(flow_id, "deadline reached")
 
     def flow_done(self, flow_id: int) -> None:
-        """The tail delivered the requested number of pairs: tear the path down."""
+        """The tail delivered the requested number of pairs (the head tears the path down when
+        its last EndToEndConfirm arrives)."""
         r = self.flows[flow_id]
         if r.done_at is None:
             r.done_at = self.sim.now
-            self.nodes[r.destination].teardown(flow_id, "done")
 
     def flow_failed(self, flow_id: int, reason: str) -> None:
         """A flow cannot be served (unsupported fidelity, deadline): tear it down."""
@@ -231,7 +235,7 @@ class QuantumNetwork:
 
         head = self.nodes[flow.route[0]]
         head_flow = head.flows.get(flow.flow_id)
-        key = self._last_delivery.head_pair
+        key = self.last_delivery.head_pair
         head_pair = head_flow.ends.get(key) if head_flow is not None else None
         if head_pair is None or not head_pair.qubit.alive or not pair.qubit.alive:
             return
@@ -239,7 +243,7 @@ class QuantumNetwork:
         basis = flow.measure_basis
         m_head = measure(head.memory.peek(head_pair.position, now), basis, head.rng, head.memory.gate_noise)
         m_tail = measure(tail.memory.peek(pair.position, now), basis, tail.rng, tail.memory.gate_noise)
-        self._last_delivery.outcomes = (m_head, m_tail)
+        self.last_delivery.outcomes = (m_head, m_tail)
 
     def expected_coefficients(self, flow: Flow) -> list[float]:
         """Expected Bell coefficients of an end-to-end pair of ``flow`` (in its announced frame):
@@ -277,7 +281,7 @@ class QuantumNetwork:
             rho = reduced_dm([hq, tq])
             fid = float((_BELL_BRAS[frame] @ rho @ BELL_KETS_NP[frame]).real)
         d = Delivery(flow.flow_id, now, frame, fid, age, head_key, (pair.link, pair.seq))
-        self._last_delivery = d
+        self.last_delivery = d
         result = self.flows[flow.flow_id]
         result.deliveries.append(d)
         if self.on_delivery is not None:

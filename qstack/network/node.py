@@ -135,6 +135,8 @@ class QuantumNode:
             "Expire": self._on_expire,
             "ExpireNotice": self._on_expire_notice,
             "PurifyOutcome": self._on_purify_outcome,
+            "AppMessage": self._on_app_message,
+            "TeleportRecord": self._on_app_message,
         }
 
     # ------------------------------------------------------------------ plumbing
@@ -442,10 +444,12 @@ class QuantumNode:
         head_key = (track.head_pair.link, track.head_pair.seq)
         now = self.sim.now
         age = now - min(track.created, pair.created)
-        if age > flow.cutoff:
+        enough = flow.num_pairs and flow.delivered >= flow.num_pairs
+        if age > flow.cutoff or enough:
             self._drop(self.network.links[pair.link], pair)
-            self.send(flow.route[0], network_pb2.ExpireNotice(flow_id=flow.flow_id, pair=track.head_pair,
-                                                              reason="cut-off at delivery"))
+            self.send(flow.route[0], network_pb2.ExpireNotice(
+                flow_id=flow.flow_id, pair=track.head_pair,
+                reason="cut-off at delivery" if age > flow.cutoff else "request complete"))
             return
         pair.far_key = head_key
         pair.e2e_frame = track.frame
@@ -468,11 +472,16 @@ class QuantumNode:
         self.network.deliver(flow, self, pair, pair.far_key, frame, age)
         if flow.measure_basis is not None:
             self.network.measure_delivered(flow, self, pair)
-        elif pair.qubit.alive and len(pair.qubit.group.qubits) == 2:  # type: ignore[union-attr]
-            # The runner's sink consumes the delivered pair whole; the head keeps its memory
-            # position until the EndToEndConfirm reaches it.
-            discard_group(pair.qubit)
-        self._release(self.network.links[pair.link], pair)
+        consumer = self.network.consumers.get(flow.flow_id)
+        if consumer is not None and consumer.tail_ready(self, flow, pair, self.network.last_delivery):
+            if flow.measure_basis is not None:
+                self._release(self.network.links[pair.link], pair)
+        else:
+            if flow.measure_basis is None and pair.qubit.alive and len(pair.qubit.group.qubits) == 2:  # type: ignore[union-attr]
+                # The runner's sink consumes the delivered pair whole; the head keeps its memory
+                # position until the EndToEndConfirm reaches it.
+                discard_group(pair.qubit)
+            self._release(self.network.links[pair.link], pair)
         flow.delivered += 1
         if flow.num_pairs and flow.delivered >= flow.num_pairs:
             self.network.flow_done(flow.flow_id)
@@ -493,9 +502,18 @@ class QuantumNode:
             pair.coeffs = self.network.expected_coefficients(flow)
             self._pool_add(flow, "e2e", pair, coordinator=True)
             return
-        # The application consumes its half at once (the runner's sink).
-        self._drop(self.network.links[pair.link], pair)
         flow.delivered += 1
+        consumer = self.network.consumers.get(flow.flow_id)
+        if consumer is None or not consumer.head_ready(self, flow, pair):
+            # The application consumes its half at once (the runner's sink).
+            self._drop(self.network.links[pair.link], pair)
+        self._head_done_check(flow)
+
+    def _head_done_check(self, flow: Flow) -> None:
+        """The head tears the path down once it has all the pairs the request asked for (the
+        tail stops counting at the same number, so the last Confirm is never lost)."""
+        if flow.num_pairs and flow.delivered >= flow.num_pairs:
+            self.teardown(flow.flow_id, "done")
 
     # ------------------------------------------------------------------ nested swapping
 
@@ -547,6 +565,13 @@ class QuantumNode:
             self._deliver(flow, pair, track)
         elif not (flow.is_head or flow.is_tail):
             self._try_swap(flow)
+
+    def _on_app_message(self, src: str, msg: Any) -> None:
+        """Transport and application messages go to their session's runtime."""
+        session = self.network.sessions.get(msg.session)
+        if session is None:
+            raise ProtocolViolation(f"{type(msg).__name__} for an unknown application session")
+        session.receive(self, src, msg)
 
     # ------------------------------------------------------------------ purification
 
@@ -688,6 +713,7 @@ class QuantumNode:
         else:  # the head: its half is consumed with the tail's delivery
             self._drop(self.network.links[pair.link], pair)
             flow.delivered += 1
+            self._head_done_check(flow)
 
     def _cancel_timer(self, flow: Flow, key: PairKey) -> None:
         h = flow.timers.pop(key, None)

@@ -1,0 +1,277 @@
+"""Applications: ``async def`` roles, one per node, run on a network by one call.
+
+An application subclasses :class:`Application`, declares its name, the stage it needs
+(:class:`qstack.stages.Stage`; per role if the roles differ, as in blind computing, whose client
+needs stage 1 and server stage 3) and its resources, and defines one ``async`` method per
+role taking a :class:`RoleContext`:
+
+>>> from qstack.stages import Stage
+>>> class Ping(Application):
+...     name = "ping"
+...     stage = Stage.TRUSTED_REPEATER
+...     roles = ("alice", "bob")
+...     async def alice(self, ctx):
+...         ctx.send("bob", b"ping")
+...         return await ctx.recv("bob")
+...     async def bob(self, ctx):
+...         msg = await ctx.recv("alice")
+...         ctx.send("alice", msg + b"/pong")
+...         return ctx.now
+>>> from qstack.scenario import linear_chain, load_scenario
+>>> result = run_app(Ping(), load_scenario(linear_chain(3, seed=1)), {"alice": "n0", "bob": "n2"})
+>>> result.results["alice"]
+b'ping/pong'
+
+:func:`run_app` checks the network's stage first (:func:`qstack.stages.network_stage`) and
+refuses before anything runs with a :class:`~qstack.stages.StageError` that names the missing
+capability; an application that declared a stage below 3 and tries to keep a qubit at run time
+is stopped the same way. The same role code is written against the context only (sleep,
+send/receive, EPR sockets, local qubits), so it can run under another runtime later.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import qutip
+
+from qstack.network.network import QuantumNetwork
+from qstack.proto import AppMessage, TeleportRecord
+from qstack.quantum.core import create_qubits, operate
+from qstack.quantum.core import bell_state_measurement as _bsm
+from qstack.quantum.core import measure as _measure
+from qstack.quantum.core import state_of as _state_of
+from qstack.quantum.kernels import single_threaded_blas
+from qstack.quantum.operations import CORRECTIONS
+from qstack.sim import Mailbox
+from qstack.stages import Stage, StageError
+from qstack.transport.sockets import AppQubit, EPRSocket, Transport
+
+__all__ = ["Application", "RoleContext", "AppResult", "run_app"]
+
+_sessions = itertools.count(1)
+
+
+class Application:
+    """Base class of qstack applications (see the module docstring for an example).
+
+    Class attributes: ``name``; ``stage`` (minimum :class:`Stage` of the network);
+    ``roles`` (role names, each an ``async def role(self, ctx)`` method); ``role_stages``
+    (optional per-role stages, overriding ``stage``); ``qubits`` (memory qubits a role needs
+    at once).
+    """
+
+    name: ClassVar[str] = "app"
+    stage: ClassVar[Stage] = Stage.TRUSTED_REPEATER
+    roles: ClassVar[Sequence[str]] = ()
+    role_stages: ClassVar[Mapping[str, Stage]] = {}
+
+    def stage_of(self, role: str) -> Stage:
+        """The stage ``role`` needs."""
+        return Stage(self.role_stages.get(role, self.stage))
+
+
+@dataclass
+class AppResult:
+    """What :func:`run_app` returns: each role's return value, and the run's figures."""
+
+    results: dict[str, Any]
+    simulated_time: float
+    wall_seconds: float
+    messages: dict[str, int]
+    network: QuantumNetwork = field(repr=False)
+
+
+class _Session:
+    """The runtime of one application run: message routing between roles."""
+
+    def __init__(self, network: QuantumNetwork, session: int, nodes_of_roles: dict[str, str]):
+        self.network = network
+        self.id = session
+        self.transport = Transport(network, session, nodes_of_roles)
+        self.inboxes: dict[tuple[str, str], Mailbox] = {}
+        self.any_inbox: dict[str, Mailbox] = {}
+
+    def inbox(self, to_role: str, from_role: str | None) -> Mailbox:
+        key = (to_role, from_role or "*")
+        if key not in self.inboxes:
+            self.inboxes[key] = Mailbox(self.network.sim)
+        return self.inboxes[key]
+
+    def receive(self, node: Any, src: str, msg: Any) -> None:
+        if isinstance(msg, TeleportRecord):
+            self.transport.record_teleport(msg.from_role, msg.to_role, msg.outcome)
+            return
+        specific = (msg.to_role, msg.from_role)
+        if specific in self.inboxes and not self.inboxes.get((msg.to_role, "*")):
+            self.inboxes[specific].put(msg.payload)
+        else:
+            self.inbox(msg.to_role, msg.from_role).put(msg.payload)
+
+
+class RoleContext:
+    """What a role's code sees: its node, time, classical messages, EPR sockets, qubits."""
+
+    def __init__(self, session: _Session, app: Application, role: str, node: str):
+        self.session = session
+        self.app = app
+        self.role = role
+        self.node = session.network.nodes[node]
+        self.sim = session.network.sim
+        self.transport = session.transport
+        self.rng = self.sim.rng(node, f"app:{app.name}:{role}")
+
+    # ------------------------------------------------------------------ time and messages
+
+    @property
+    def now(self) -> float:
+        """Simulated time in seconds."""
+        return self.sim.now
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of simulated time."""
+        await self.sim.sleep(seconds)
+
+    def send(self, to_role: str, payload: bytes) -> None:
+        """Send ``payload`` to ``to_role`` (arrives after the classical path delay)."""
+        if not isinstance(payload, bytes | bytearray):
+            raise TypeError(f"payload must be bytes, got {type(payload).__name__}")
+        peer = self.transport.node_of.get(to_role)
+        if peer is None:
+            raise ValueError(f"unknown role {to_role!r}; roles are {sorted(self.transport.node_of)}")
+        self.node.send(peer, AppMessage(session=self.session.id, from_role=self.role, to_role=to_role,
+                                        payload=bytes(payload)))
+
+    async def recv(self, from_role: str, timeout: float | None = None) -> bytes:
+        """The next payload from ``from_role`` (``Timeout`` after ``timeout`` seconds)."""
+        return await self.session.inbox(self.role, from_role).get(timeout=timeout)
+
+    # ------------------------------------------------------------------ quantum
+
+    def epr_socket(self, peer: str) -> EPRSocket:
+        """An EPR socket with role ``peer``."""
+        if peer not in self.transport.node_of or peer == self.role:
+            raise ValueError(f"peer must be another role of {self.app.name!r}, got {peer!r}")
+        return EPRSocket(self, peer)
+
+    def _require_keep(self, what: str) -> None:
+        stage = self.app.stage_of(self.role)
+        if stage < Stage.QUANTUM_MEMORY:
+            raise StageError(
+                self.app.name, Stage.QUANTUM_MEMORY, stage, role=self.role,
+                missing=[f"{what} keeps a qubit, which needs storage of entanglement"],
+                message=(
+                    f"app {self.app.name!r} (role {self.role!r}) declared stage {int(stage)} ({stage.title}) "
+                    f"but called {what}, which keeps a qubit: that needs stage 3 (quantum memory: storage "
+                    "of entanglement); declare stage = Stage.QUANTUM_MEMORY or measure at once (create_measure)"
+                ),
+            )
+
+    def qubit(self, state: qutip.Qobj | None = None) -> AppQubit:
+        """A fresh local qubit in ``|0⟩`` (or ``state``) of this node's processor."""
+        q = create_qubits(1, state)[0]
+        return AppQubit(self.node, q)
+
+    def apply(self, gate: qutip.Qobj | np.ndarray, *qubits: AppQubit) -> None:
+        """Apply a gate to this node's qubits, with the node's gate noise."""
+        for q in qubits:
+            if q.node is not self.node:
+                raise ValueError(f"role {self.role!r} on {self.node.name!r} cannot touch a qubit on {q.node.name!r}")
+        operate([q.touch() for q in qubits], gate, self.node.memory.gate_noise)
+
+    def measure(self, q: AppQubit, basis: str = "Z") -> int:
+        """Measure a qubit (node's readout noise); it is consumed and its memory freed."""
+        if q.node is not self.node:
+            raise ValueError(f"role {self.role!r} cannot measure a qubit on {q.node.name!r}")
+        m = _measure(q.touch(), basis, self.rng, self.node.memory.gate_noise)
+        q.release()
+        return m
+
+    def state(self, *qubits: AppQubit) -> qutip.Qobj:
+        """The current (decohered) state of qubits — an observation for the experimenter,
+        not an operation the role could perform."""
+        return _state_of([q.touch() for q in qubits])
+
+    async def send_qubit(self, q: AppQubit, to_role: str, min_fidelity: float = 0.0) -> int:
+        """Teleport ``q`` to ``to_role`` (needs stage 3); returns the Bell outcome sent."""
+        self._require_keep("send_qubit")
+        (half,) = await self.epr_socket(to_role).create_keep(1, min_fidelity)
+        k = _bsm(q.touch(), half.touch(), self.rng, self.node.memory.gate_noise)
+        q.release()
+        half.release()
+        tid = self.transport.next_transfer_id(self.role, to_role)
+        self.node.send(self.transport.node_of[to_role], TeleportRecord(
+            session=self.session.id, from_role=self.role, to_role=to_role, transfer_id=tid, outcome=k))
+        return k
+
+    async def recv_qubit(self, from_role: str, timeout: float | None = None) -> AppQubit:
+        """Receive a qubit teleported by ``from_role``: the pair's half, corrected."""
+        self._require_keep("recv_qubit")
+        (half,) = await self.epr_socket(from_role).recv_keep(1, timeout)
+        k = await self.transport.teleports(from_role, self.role).get(timeout=timeout)
+        if k:
+            operate([half.touch()], CORRECTIONS[k])
+        return half
+
+
+def run_app(
+    app: Application,
+    scenario: Any,
+    assignment: Mapping[str, str],
+    *,
+    until: float | None = None,
+    check_stage: bool = True,
+) -> AppResult:
+    """Run ``app`` on ``scenario``'s network with roles on the nodes of ``assignment``.
+
+    The scenario's own requests are not run. Raises :class:`StageError` before anything runs
+    when the network is below a role's stage; a role's exception propagates.
+    """
+    missing = [r for r in app.roles if r not in assignment]
+    if missing or not app.roles:
+        raise ValueError(f"assignment must map every role of {app.name!r} {list(app.roles)} to a node; "
+                         f"missing {missing}")
+    unknown = {n for n in assignment.values()} - {n.name for n in scenario.nodes}
+    if unknown:
+        raise ValueError(f"assignment names nodes not in the scenario: {sorted(unknown)}")
+    if check_stage:
+        from qstack.stages import network_stage
+
+        report = network_stage(scenario)
+        for role in app.roles:
+            need = app.stage_of(role)
+            node = assignment[role]
+            peers = [assignment[r] for r in app.roles if r != role and assignment[r] != node]
+            reached = report.for_node(node, peers) if peers else report.stage
+            if reached < need:
+                sides = [(node, p) for p in peers] or None
+                raise StageError(app.name, need, reached, report.missing_for(need, sides), role=role,
+                                 network=getattr(scenario.simulation, "name", None), nodes=[node, *peers])
+    wall0 = time.perf_counter()
+    with single_threaded_blas():
+        network = QuantumNetwork(scenario)
+        session = _Session(network, next(_sessions), dict(assignment))
+        network.sessions[session.id] = session
+        procs, coros = {}, []
+        for role in app.roles:
+            ctx = RoleContext(session, app, role, assignment[role])
+            coros.append(getattr(app, role)(ctx))
+            procs[role] = network.sim.spawn(coros[-1], name=f"{app.name}:{role}")
+        try:
+            network.sim.run(until=until)
+        except BaseException:
+            for coro in coros:  # a role failed: the others will not run on
+                coro.close()
+            raise
+    results = {}
+    for role, proc in procs.items():
+        if not proc.done:
+            raise RuntimeError(f"role {role!r} of {app.name!r} did not finish (simulated {network.sim.now:.6g} s)")
+        results[role] = proc.result()
+    return AppResult(results, network.sim.now, time.perf_counter() - wall0,
+                     {n: node.classical.stats.messages_sent for n, node in network.nodes.items()}, network)

@@ -1,0 +1,137 @@
+"""The transport layer and the application runtime, checked against theory.
+
+* Teleportation over a Werner resource of fidelity F delivers every state with fidelity
+  ``(2F + 1)/3`` (Werner states are ``U ⊗ U*``-invariant), so the six Pauli eigenstates — and
+  their average, the average fidelity of Horodecki et al. — all give that number.
+* EPR sockets hand kept pairs to both roles in Φ⁺ (the tail applies the announced frame's
+  Pauli correction): the pair's Φ⁺ fidelity equals the network's end-to-end Werner fidelity.
+* Measured pairs (create_measure/recv_measure) come back with outcomes corrected to Φ⁺'s
+  correlations: equal in Z and X, opposite in Y, each wrong with probability 2(1 − F)/3.
+* Stages: a role needing a higher stage than the network reaches is refused before anything
+  runs; an application that declared stage 2 and tries to keep a qubit is stopped at run time.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from qstack.apps import Application, run_app
+from qstack.apps.teleportation import Teleportation
+from qstack.quantum import bell_state, fidelity, theory
+from qstack.scenario import linear_chain, load_scenario
+from qstack.stages import Stage, StageError
+
+F_RAW = 0.9
+PAULI_EIGENSTATES = [(0.0, 0.0), (math.pi, 0.0), (math.pi / 2, 0.0), (math.pi / 2, math.pi),
+                     (math.pi / 2, math.pi / 2), (math.pi / 2, -math.pi / 2)]
+
+
+def _chain(n: int = 3, **kw):
+    return load_scenario(linear_chain(n, seed=3, raw_fidelity=F_RAW, t2="inf", **kw))
+
+
+def test_teleportation_fidelity_is_two_f_plus_one_over_three_for_every_state():
+    """Six Pauli eigenstates teleported over a 2-link chain (Werner links of F = 0.9, ideal
+    memories and gates): each arrives with fidelity (2F_e2e + 1)/3, F_e2e = werner_swap(0.9, 0.9)."""
+    r = run_app(Teleportation(states=PAULI_EIGENSTATES), _chain(), {"sender": "n0", "receiver": "n2"})
+    expected = theory.teleportation_average_fidelity(theory.werner_swap_fidelity(F_RAW, F_RAW))
+    assert r.results["receiver"] == pytest.approx([expected] * 6, abs=1e-9)
+    assert len(r.results["sender"]) == 6 and set(r.results["sender"]) <= {0, 1, 2, 3}
+
+
+class _KeepPair(Application):
+    name = "keep-pair"
+    stage = Stage.QUANTUM_MEMORY
+    roles = ("alice", "bob")
+
+    async def alice(self, ctx):
+        (q,) = await ctx.epr_socket("bob").create_keep(1)
+        await ctx.recv("bob")  # bob has his half too
+        return q
+
+    async def bob(self, ctx):
+        (q,) = await ctx.epr_socket("alice").recv_keep(1)
+        ctx.send("alice", b"got it")
+        return q
+
+
+def test_kept_pairs_arrive_as_phi_plus_with_the_end_to_end_fidelity():
+    """create_keep/recv_keep over a 3-node chain: the two halves form Φ⁺ with fidelity
+    werner_swap(F, F) — the tail corrected the announced Bell state."""
+    r = run_app(_KeepPair(), _chain(), {"alice": "n0", "bob": "n2"})
+    qa, qb = r.results["alice"], r.results["bob"]
+    from qstack.quantum import state_of
+
+    f = fidelity(state_of([qa.qubit, qb.qubit]), bell_state("phi+"))
+    assert f == pytest.approx(theory.werner_swap_fidelity(F_RAW, F_RAW), abs=1e-9)
+
+
+class _MeasurePairs(Application):
+    name = "measure-pairs"
+    stage = Stage.ENTANGLEMENT_DISTRIBUTION
+    roles = ("alice", "bob")
+
+    def __init__(self, n: int, basis: str):
+        self.n, self.basis = n, basis
+
+    async def alice(self, ctx):
+        return await ctx.epr_socket("bob").create_measure(self.n, self.basis)
+
+    async def bob(self, ctx):
+        return await ctx.epr_socket("alice").recv_measure(self.n)
+
+
+@pytest.mark.parametrize("basis, parity", [("Z", 0), ("X", 0), ("Y", 1)])
+def test_measured_pairs_show_phi_plus_correlations(basis, parity):
+    """300 measured pairs: outcomes follow Φ⁺ (⟨ZZ⟩ = ⟨XX⟩ = 1, ⟨YY⟩ = −1) except with
+    probability 2(1 − F)/3; Monte Carlo within 4 standard errors."""
+    n = 300
+    r = run_app(_MeasurePairs(n, basis), _chain(), {"alice": "n0", "bob": "n2"})
+    a, b = np.array(r.results["alice"]), np.array(r.results["bob"])
+    errors = np.mean((a ^ b) != parity)
+    q = 2 * (1 - theory.werner_swap_fidelity(F_RAW, F_RAW)) / 3
+    assert abs(errors - q) < 4 * math.sqrt(q * (1 - q) / n)
+    assert 0.3 < a.mean() < 0.7  # each side alone is a fair coin
+
+
+class _StageTwoKeeps(Application):
+    name = "sneaky"
+    stage = Stage.ENTANGLEMENT_DISTRIBUTION
+    roles = ("alice", "bob")
+
+    async def alice(self, ctx):
+        return await ctx.epr_socket("bob").create_keep(1)
+
+    async def bob(self, ctx):
+        return await ctx.epr_socket("alice").recv_keep(1)
+
+
+def test_a_stage_two_application_cannot_keep_a_qubit():
+    """An app that declared stage 2 (entanglement distribution: measure at once) and calls
+    create_keep is stopped with a StageError naming the storage it would need."""
+    with pytest.raises(StageError, match="keeps a qubit"):
+        run_app(_StageTwoKeeps(), _chain(), {"alice": "n0", "bob": "n2"})
+
+
+def test_an_application_above_the_network_stage_is_refused_before_running():
+    """Teleportation needs stage 3; end nodes whose memories last 1 ns (far below k × the
+    round trip) put the network at stage 2 — refused before any event runs, naming the stage
+    needed and what is missing."""
+    d = linear_chain(3, seed=1)
+    d["hardware"]["poor"] = {**d["hardware"]["default"], "t2": "1 ns", "t1": "1 s"}
+    for node in d["nodes"]:
+        if node["role"] == "end":
+            node["hardware"] = "poor"
+    with pytest.raises(StageError) as info:
+        run_app(Teleportation(), load_scenario(d), {"sender": "n0", "receiver": "n2"})
+    text = str(info.value)
+    assert "teleportation" in text and "stage 3" in text and "stage 2" in text
+
+
+def test_every_role_must_be_assigned():
+    """run_app refuses an assignment that misses a role, naming it."""
+    with pytest.raises(ValueError, match="receiver"):
+        run_app(Teleportation(), _chain(), {"sender": "n0"})
