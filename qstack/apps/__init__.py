@@ -4,6 +4,6 @@ See :mod:`qstack.apps.runtime` for the application API (``Application``, ``RoleC
 ``run_app``) and :mod:`qstack.transport` for EPR sockets and teleportation.
 """
 
-from .runtime import AppResult, Application, RoleContext, run_app
+from .runtime import Application, AppResult, RoleContext, run_app
 
 __all__ = ["AppResult", "Application", "RoleContext", "run_app"]

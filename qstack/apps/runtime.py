@@ -42,8 +42,8 @@ import qutip
 
 from qstack.network.network import QuantumNetwork
 from qstack.proto import AppMessage, TeleportRecord
-from qstack.quantum.core import create_qubits, operate
 from qstack.quantum.core import bell_state_measurement as _bsm
+from qstack.quantum.core import create_qubits, operate
 from qstack.quantum.core import measure as _measure
 from qstack.quantum.core import state_of as _state_of
 from qstack.quantum.kernels import single_threaded_blas
