@@ -74,8 +74,11 @@ def run_qstack(n: int, seed: int, sim_time: float) -> dict:
         n_nodes=n, link_length=10e3, seed=seed, duration=sim_time, swapping="nested", cutoff="1.3 s",
         raw_fidelity=0.9349, t2="inf", link={"classical_delay_per_km": "5 us", "rounds": "sequential"},
     ))
-    result = run_scenario(scenario)
-    return dict(result)
+    # qstack's run is short (tens of ms at small N): take the median of 5 runs so one scheduler
+    # hiccup does not decide the ratio (the runs are bit-identical apart from wall time).
+    runs = [run_scenario(scenario) for _ in range(5)]
+    runs.sort(key=lambda r: r["wall_seconds"])
+    return dict(runs[2])
 
 
 def _combine(pairs: list[int], fids: list[float | None], sds: list[float | None]) -> tuple[float | None, float | None]:

@@ -122,7 +122,9 @@ STARLIGHT_HARDWARE: Final[Mapping[str, Any]] = MappingProxyType(
 045027 (2021)): memories at 2 kHz with efficiency 0.75 and coherence time 1.3 s (here a T2),
 detectors of efficiency 0.8 without dark counts, 10 memory positions per link end."""
 
-_TOP_LEVEL: Final[tuple[str, ...]] = ("simulation", "hardware", "nodes", "links", "policies", "requests")
+_TOP_LEVEL: Final[tuple[str, ...]] = (
+    "simulation", "hardware", "nodes", "links", "policies", "requests", "application",
+)
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
@@ -785,6 +787,7 @@ def _check_network(
     links: Sequence[_Entry | None] | None,
     requests: Sequence[_Entry | None] | None,
     errors: list[str],
+    application: ApplicationSpec | None = None,
 ) -> None:
     """References between tables: names exist and are unique, the requests can be served.
 
@@ -865,8 +868,14 @@ def _check_network(
                     f"{profile_b.path}.{key} = {value_b:g}"
                 )
 
-    if requests is not None and not requests:
-        errors.append("requests: at least one [[requests]] entry is required")
+    if requests is not None and not requests and application is None:
+        errors.append("requests: at least one [[requests]] entry (or an [application]) is required")
+    if application is not None and nodes is not None:
+        known = {n.get("name") for n in nodes if n is not None}
+        for role, node in application.roles.items():
+            if node not in known:
+                errors.append(f"application.roles.{role}: must name a node, got {_show(node)}; nodes are "
+                              + ", ".join(sorted(_show(k) for k in known if k)))
     component = _components(adjacency)
     duration = None if simulation is None else simulation.get("duration")
     for r in requests or ():
@@ -943,6 +952,7 @@ class Scenario:
     links: tuple[LinkSpec, ...]
     requests: tuple[RequestSpec, ...]
     policies: PolicySpec = field(default_factory=PolicySpec)
+    application: ApplicationSpec | None = None
 
     def __post_init__(self) -> None:
         errors: list[str] = []
@@ -969,6 +979,7 @@ class Scenario:
             [_entry_of(link, f"links[{i}]") for i, link in enumerate(self.links)],
             [_entry_of(r, f"requests[{i}]") for i, r in enumerate(self.requests)],
             errors,
+            application=self.application,
         )
         if errors:
             raise ScenarioError(errors)
@@ -986,7 +997,7 @@ class Scenario:
             values = profile._as_dict()
             del values["name"]
             hardware[profile.name] = values
-        return {
+        out = {
             "simulation": self.simulation._as_dict(),
             "hardware": hardware,
             "nodes": [n._as_dict() for n in self.nodes],
@@ -994,6 +1005,10 @@ class Scenario:
             "policies": self.policies._as_dict(),
             "requests": [r._as_dict() for r in self.requests],
         }
+        if self.application is not None:
+            out["application"] = {"name": self.application.name, "roles": dict(self.application.roles),
+                                  "params": dict(self.application.params)}
+        return out
 
     def node(self, name: str) -> NodeSpec:
         """The node called ``name`` (``KeyError`` if there is none).
@@ -1121,8 +1136,12 @@ def _scenario_from_mapping(data: Mapping[Any, Any], registry: Sequence[str], sou
                 f"policies), got {policies.shown('routing')}" + (f"; {hint}" if hint else "")
             )
 
-    requests = _read_array(RequestSpec, data.get("requests"), "requests", errors)
-    _check_network(simulation, profiles, nodes, links, requests, errors)
+    application = _read_application(data.get("application"), errors)
+    requests_raw = data.get("requests")
+    if requests_raw is None and application is not None:
+        requests_raw = []  # an application scenario needs no [[requests]]
+    requests = _read_array(RequestSpec, requests_raw, "requests", errors)
+    _check_network(simulation, profiles, nodes, links, requests, errors, application=application)
     if errors:
         raise ScenarioError(sorted(errors, key=_file_order), source=source)
 
@@ -1137,7 +1156,52 @@ def _scenario_from_mapping(data: Mapping[Any, Any], registry: Sequence[str], sou
         links=tuple(LinkSpec(**link.values) for link in links or () if link is not None),
         requests=tuple(RequestSpec(**r.values) for r in requests or () if r is not None),
         policies=PolicySpec(**policy_values),
+        application=application,
     )
+
+
+@dataclass(frozen=True)
+class ApplicationSpec:
+    """An ``[application]`` table: run an application instead of (or besides) requests.
+
+    ``name`` is a registered application (``qstack.apps.APPLICATIONS``), ``roles`` maps each
+    role to a node, ``params`` are the application's keyword arguments.
+
+    >>> ApplicationSpec("teleportation", {"sender": "n0", "receiver": "n2"}).roles["sender"]
+    'n0'
+    """
+
+    name: str
+    roles: Mapping[str, str]
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _read_application(raw: Any, errors: list[str]) -> ApplicationSpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        errors.append(f"application: must be a table [application], got {_show(raw)}")
+        return None
+    for key in raw:
+        if key not in ("name", "roles", "params"):
+            errors.append(_unknown_key("application", key, ("name", "roles", "params")))
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        errors.append(f"application.name: required, must name a registered application, got {_show(name)}")
+    roles = raw.get("roles")
+    if not isinstance(roles, Mapping) or not roles or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in roles.items()
+    ):
+        errors.append(f'application.roles: required, a table mapping roles to nodes like {{sender = "n0"}}, '
+                      f"got {_show(roles)}")
+        roles = None
+    params = raw.get("params", {})
+    if not isinstance(params, Mapping):
+        errors.append(f"application.params: must be a table of the application's parameters, got {_show(params)}")
+        params = None
+    if not isinstance(name, str) or not name or roles is None or params is None:
+        return None
+    return ApplicationSpec(name, dict(roles), dict(params))
 
 
 _SECTION = re.compile(r"([A-Za-z_]+)(?:\[(\d+)\])?")

@@ -584,7 +584,8 @@ class _Analysis:
         for v in path[1:-1]:
             time, which = self.coherence[v]
             if not _at_least(time, need):
-                failing.append(f"{self.roles[v]} {v} keeps a qubit {_fmt_time(time)} ({which})")
+                kind = "end node" if self.roles[v] == "end" else "repeater"
+                failing.append(f"{kind} {v} keeps a qubit {_fmt_time(time)} ({which})")
         return (
             f"{head} — on the path {'–'.join(path)} " + ", ".join(failing)
             + f" but a swap needs at least k × the slowest link's round trip = {self.k:g} × {_fmt_time(slowest)}"

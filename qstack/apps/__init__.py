@@ -1,9 +1,34 @@
 """Applications of every stage, and the runtime that runs an application's roles on a network.
 
 See :mod:`qstack.apps.runtime` for the application API (``Application``, ``RoleContext``,
-``run_app``) and :mod:`qstack.transport` for EPR sockets and teleportation.
+``run_app``) and :mod:`qstack.transport` for EPR sockets and teleportation. Applications
+register under their ``name`` in :data:`APPLICATIONS` so scenario files can name them
+(``[application] name = "teleportation"``).
 """
 
-from .runtime import Application, AppResult, RoleContext, run_app
+from __future__ import annotations
 
-__all__ = ["AppResult", "Application", "RoleContext", "run_app"]
+import importlib
+from typing import Any
+
+from .runtime import AppResult, Application, RoleContext, run_app
+
+__all__ = ["APPLICATIONS", "AppResult", "Application", "RoleContext", "application_class", "run_app"]
+
+#: Registered applications: name -> "module:Class" (imported on first use).
+APPLICATIONS: dict[str, str] = {
+    "teleportation": "qstack.apps.teleportation:Teleportation",
+}
+
+
+def application_class(name: str) -> Any:
+    """The application class registered as ``name`` (ValueError listing the known names).
+
+    >>> application_class("teleportation").stage.title
+    'quantum memory'
+    """
+    target = APPLICATIONS.get(name)
+    if target is None:
+        raise ValueError(f"unknown application {name!r}; registered: {', '.join(sorted(APPLICATIONS))}")
+    module, cls = target.split(":")
+    return getattr(importlib.import_module(module), cls)
