@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .runtime import AppResult, Application, RoleContext, run_app
+from .runtime import Application, AppResult, RoleContext, run_app
 
 __all__ = ["APPLICATIONS", "AppResult", "Application", "RoleContext", "application_class", "run_app"]
 
