@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -697,7 +698,7 @@ trip between them takes 96.1 µs, so it needs k·t = 10 × 96.1 µs = 961 µs (k
         self._check_end(node)
         others = self._peers(node, peers)
         if not others:
-            return Stage.QUANTUM_COMPUTING if len(self.end_nodes) < 2 else self.stage
+            return self.stage
         return min(self.per_end[(node, p)] for p in others)
 
     def missing_for(self, needed: Stage | int | str, sides: Iterable[tuple[str, str]] | None = None) -> tuple[str, ...]:
@@ -778,7 +779,7 @@ trip between them takes 96.1 µs, so it needs k·t = 10 × 96.1 µs = 961 µs (k
 
 
 def network_stage(
-    scenario: Scenario | Mapping[str, Any] | str,
+    scenario: Scenario | Mapping[str, Any] | str | os.PathLike[str],
     *,
     k: float | None = None,
     criteria: StageCriteria | None = None,

@@ -286,13 +286,10 @@ class Link:
         self.pairs_generated += 1
         self._busy[i] = False
         self._pending[seq] = (qa, qb, t_emit, bell, req, i)
-        msg = encode(
-            link_pb2.Herald(
-                pair=link_pb2.LinkPairId(link=self.name, seq=seq), bell_index=bell, attempts=attempts,
-                emission_time=t_emit,
-            ),
-            check=False,  # the nodes validate every message they receive
-        )
+        herald = link_pb2.Herald(bell_index=bell, attempts=attempts, emission_time=t_emit)
+        herald.pair.link = self.name
+        herald.pair.seq = seq
+        msg = encode(herald, check=False)  # the nodes validate every message they receive
         self.station.send(self.a.name, msg)
         self.station.send(self.b.name, msg)
 

@@ -121,22 +121,25 @@ class QuantumNode:
         self.rng = self.sim.rng(name, "network")
         self._next_position = 0
         self._request_ids = 0
-        self._dispatch: dict[str, Callable[[str, Any], None]] = {
-            "Herald": self._on_herald,
-            "CreateRequest": self._on_create_request,
-            "CreateAck": self._on_create_ack,
-            "CreateErr": self._on_create_err,
-            "PathSetup": self._on_path_setup,
-            "PathSetupAck": self._on_path_setup_ack,
-            "PathTeardown": self._on_path_teardown,
-            "Track": self._on_track,
-            "SwapRecord": self._on_swap_record,
-            "EndToEndConfirm": self._on_confirm,
-            "Expire": self._on_expire,
-            "ExpireNotice": self._on_expire_notice,
-            "PurifyOutcome": self._on_purify_outcome,
-            "AppMessage": self._on_app_message,
-            "TeleportRecord": self._on_app_message,
+        from qstack.proto import AppMessage, TeleportRecord
+
+        # Keyed by message class: one hash of a type per message instead of a name lookup.
+        self._dispatch: dict[type, Callable[[str, Any], None]] = {
+            link_pb2.Herald: self._on_herald,
+            link_pb2.CreateRequest: self._on_create_request,
+            link_pb2.CreateAck: self._on_create_ack,
+            link_pb2.CreateErr: self._on_create_err,
+            network_pb2.PathSetup: self._on_path_setup,
+            network_pb2.PathSetupAck: self._on_path_setup_ack,
+            network_pb2.PathTeardown: self._on_path_teardown,
+            network_pb2.Track: self._on_track,
+            network_pb2.SwapRecord: self._on_swap_record,
+            network_pb2.EndToEndConfirm: self._on_confirm,
+            link_pb2.Expire: self._on_expire,
+            network_pb2.ExpireNotice: self._on_expire_notice,
+            network_pb2.PurifyOutcome: self._on_purify_outcome,
+            AppMessage: self._on_app_message,
+            TeleportRecord: self._on_app_message,
         }
 
     # ------------------------------------------------------------------ plumbing
@@ -166,7 +169,7 @@ class QuantumNode:
         except MalformedMessage as exc:
             self._reject(str(exc.reason))
             return
-        handler = self._dispatch.get(type(msg).__name__)
+        handler = self._dispatch.get(type(msg))
         if handler is None:
             self._reject(f"unexpected {type(msg).__name__}")
             return
