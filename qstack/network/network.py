@@ -25,7 +25,7 @@ from qstack.physical.heralding import HeraldingModel
 from qstack.physical.memory import QuantumMemory
 from qstack.quantum.core import reduced_dm
 from qstack.quantum.noise import GateNoise
-from qstack.quantum.states import BELL_KETS_NP, fidelity_from_werner_parameter, werner_parameter
+from qstack.quantum.states import fidelity_from_werner_parameter, werner_parameter
 from qstack.sim import Node, Simulation, connect
 
 from .node import Delivery, Flow, QuantumNode
