@@ -10,9 +10,12 @@ an ``eps_sec``-secret and ``eps_cor``-correct key of length
     mu = sqrt( (n + k)/(n k) * (k + 1)/k * ln(2 / eps_sec) ),
 
 can be extracted. ``mu`` bounds, via Serfling's inequality, how far the error rate of the key
-bits may exceed that of the sample. This is the published (journal) form; the first arXiv
-version (1103.4130v1) printed log2(2/(eps_sec eps_cor)) and ln(4/eps_sec), which the journal
-version corrects. We use ``h(min(Q + mu, 1/2))`` (no key is possible beyond 1/2 anyway).
+bits may exceed that of the sample. This is the form of the published article. The preprint
+text we could check (arXiv:1103.4130, Eq. (2) and Supplementary Eq. (S4)) writes the last term
+as log2(2/(eps_sec eps_cor)) and ``ln(4/eps_sec)`` inside ``mu``; the two differ by
+log2(1/eps_sec) bits (~33 bits at 1e-10) and ~1.5 % in ``mu``, and we keep the published form,
+which charges the extra log2(1/eps_sec).
+We use ``h(min(Q + mu, 1/2))`` (no key is possible beyond 1/2 anyway).
 Taking ``Q`` to be the observed sample error rate (as :func:`qstack.qkd.pipeline.distil_key`
 does) is the usual variable-length reading of the fixed-``Q_tol`` protocol.
 
@@ -44,6 +47,7 @@ are exact for the model), hence
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from qstack.physical.units import check_range
 from qstack.qkd.entropy import binary_entropy
@@ -154,20 +158,11 @@ def model_single_photon(transmissivity: float, dark_count_yield: float, misalign
     return y1, (E0 * y0 + e_d * eta) / y1
 
 
-class DecoyBounds(tuple[float, float]):
-    """``(y1_lower, e1_upper)``: the vacuum + weak decoy bounds on Y1 and e1 (a plain tuple)."""
+class DecoyBounds(NamedTuple):
+    """The vacuum + weak decoy bounds: Y1 >= ``y1_lower`` and e1 <= ``e1_upper`` (at most 1/2)."""
 
-    __slots__ = ()
-
-    @property
-    def y1_lower(self) -> float:
-        """Lower bound on the single-photon yield Y1."""
-        return self[0]
-
-    @property
-    def e1_upper(self) -> float:
-        """Upper bound on the single-photon error rate e1 (at most 1/2)."""
-        return self[1]
+    y1_lower: float
+    e1_upper: float
 
 
 def _check_gain_qber(name_q: str, gain: float, name_e: str, qber: float) -> tuple[float, float]:
@@ -200,12 +195,14 @@ def decoy_single_photon_bounds(
     q_nu, e_nu = _check_gain_qber("Q_nu", Q_nu, "E_nu", E_nu)
     y0 = check_range("Y0", Y0, low=0.0, high=1.0)
     y1_lower = (
-        m / (m * v - v * v) * (q_nu * math.exp(v) - q_mu * math.exp(m) * v * v / (m * m) - (m * m - v * v) / (m * m) * y0)
+        m
+        / (m * v - v * v)
+        * (q_nu * math.exp(v) - q_mu * math.exp(m) * v * v / (m * m) - (m * m - v * v) / (m * m) * y0)
     )
     if y1_lower <= 0.0:
-        return DecoyBounds((0.0, E0))
+        return DecoyBounds(0.0, E0)
     e1_upper = (e_nu * q_nu * math.exp(v) - E0 * y0) / (y1_lower * v)
-    return DecoyBounds((y1_lower, min(max(e1_upper, 0.0), E0)))
+    return DecoyBounds(y1_lower, min(max(e1_upper, 0.0), E0))
 
 
 def gllp_rate(Q_mu: float, E_mu: float, Q1: float, e1: float, f_ec: float, q: float = 0.5) -> float:

@@ -147,7 +147,9 @@ def distil_key(
         raise QKDAbort(
             f"estimated QBER {lam:.4f} exceeds the threshold {threshold:.4f} "
             f"({estimate.errors} errors in a sample of {k})",
-            stage="parameter estimation", qber=lam, threshold=threshold,
+            stage="parameter estimation",
+            qber=lam,
+            threshold=threshold,
         )
     key_positions = estimate.key_indices
     n = int(key_positions.size)
@@ -155,7 +157,9 @@ def distil_key(
         raise QKDAbort(
             f"no secret key possible at estimated QBER {lam:.4f} (threshold {threshold:.4f}): finite-key length "
             f"<= 0 even with Shannon-limit error correction for n = {n} key bits and k = {k} sample bits",
-            stage="parameter estimation", qber=lam, threshold=threshold,
+            stage="parameter estimation",
+            qber=lam,
+            threshold=threshold,
         )
 
     # 2. error correction
@@ -166,13 +170,17 @@ def distil_key(
         rows = record.disclosures
         _exchange(channel, "bob", f"cascade/pass-{index + 1}/questions", _int_bytes(rows[:, :3].ravel()))
         _exchange(
-            channel, "alice", f"cascade/pass-{index + 1}/parities",
+            channel,
+            "alice",
+            f"cascade/pass-{index + 1}/parities",
             _int_bytes(record.permutation) + bits_to_bytes(rows[:, 3].astype(np.uint8)),
         )
 
     # 3. verification
     _exchange(
-        channel, "alice", "verification/hash",
+        channel,
+        "alice",
+        "verification/hash",
         bits_to_bytes(reconciled.verification_seed) + bits_to_bytes(reconciled.verification_hash),
     )
     _exchange(channel, "bob", "verification/result", b"\x01" if reconciled.corrected else b"\x00")
@@ -180,7 +188,9 @@ def distil_key(
         raise QKDAbort(
             f"error-correction verification failed at estimated QBER {lam:.4f} (threshold {threshold:.4f}): "
             f"the {reconciled.verification_bits}-bit hashes differ",
-            stage="verification", qber=lam, threshold=threshold,
+            stage="verification",
+            qber=lam,
+            threshold=threshold,
         )
 
     # 4. privacy amplification
@@ -189,7 +199,9 @@ def distil_key(
         raise QKDAbort(
             f"finite-key length <= 0 at estimated QBER {lam:.4f} (threshold {threshold:.4f}): n = {n}, k = {k}, "
             f"leak_EC = {reconciled.leaked_bits}",
-            stage="privacy amplification", qber=lam, threshold=threshold,
+            stage="privacy amplification",
+            qber=lam,
+            threshold=threshold,
         )
     seed = random_toeplitz_seed(rng, n, length)
     _exchange(channel, "alice", "amplification/seed", _int_bytes([length]) + bits_to_bytes(seed))

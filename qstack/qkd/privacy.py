@@ -65,8 +65,7 @@ def _check_seed(seed: ArrayLike, input_length: int, output_length: int) -> NDArr
     expected = toeplitz_seed_length(input_length, output_length)
     if bits.size != expected:
         raise ValueError(
-            f"seed must have n + m - 1 = {expected} bits for n = {input_length}, m = {output_length}, "
-            f"got {bits.size}"
+            f"seed must have n + m - 1 = {expected} bits for n = {input_length}, m = {output_length}, got {bits.size}"
         )
     return bits
 

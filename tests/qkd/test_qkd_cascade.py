@@ -10,8 +10,8 @@ k1 = ceil(0.73/Q), doubling, 4 passes, i.i.d. errors at rate Q, 40 runs each for
     0.05   1.159 (0.028)           1.263  0/40       1.139
     0.08   1.184 (0.026)           1.267  0/40       1.169
 
-in line with the 1.1–1.25 reported for original Cascade by Martinez-Mateo et al., Quantum Inf.
-Comput. 15, 453 (2015). f rises with Q and falls with n (fewer block-boundary losses).
+f rises with Q (more parities per error at small blocks) and falls with n (fewer losses at
+block and pass boundaries). Residual errors after 4 passes were never seen in these runs.
 """
 
 from __future__ import annotations

@@ -104,6 +104,7 @@ def test_di_qkd_rate_werner_threshold() -> None:
 
     The DI rate with Q = (1 - p)/2 and S = 2√2 p vanishes at Q ~ 7.1 % (Pironio et al. 2009).
     """
+
     def rate(f: float) -> float:
         return di_qkd_rate(chsh_value_werner(f), 2.0 * (1.0 - f) / 3.0)
 

@@ -60,7 +60,9 @@ def test_key_length_approaches_asymptotic_rate() -> None:
     """With leak = n h(Q) (f = 1) and k = n, ℓ/n → 1 - 2h(Q) as n → ∞ (Shor–Preskill), from below."""
     q = 0.03
     asymptotic = 1 - 2 * binary_entropy(q)
-    fractions = [finite_key_length(n, n, q, n * binary_entropy(q), 1e-10, 1e-12) / n for n in (10**4, 10**6, 10**8, 10**12)]
+    fractions = [
+        finite_key_length(n, n, q, n * binary_entropy(q), 1e-10, 1e-12) / n for n in (10**4, 10**6, 10**8, 10**12)
+    ]
     assert all(a < b for a, b in zip(fractions, fractions[1:], strict=False))
     assert all(f < asymptotic for f in fractions)
     assert fractions[-1] == pytest.approx(asymptotic, abs=1e-4)
@@ -139,15 +141,19 @@ def test_decoy_estimate_equals_closed_form_of_the_multiphoton_gap(length_km: flo
     q_mu, e_mu = weak_coherent_statistics(MU, eta, Y0, E_D)
     q_nu, e_nu = weak_coherent_statistics(nu, eta, Y0, E_D)
     y1_lower, e1_upper = decoy_single_photon_bounds(MU, nu, q_mu, e_mu, q_nu, e_nu, Y0)
-    gap = MU / (nu * (MU - nu)) * sum(
-        _yield(i, eta) * nu**2 * (MU ** (i - 2) - nu ** (i - 2)) / math.factorial(i) for i in range(3, 60)
+    gap = (
+        MU
+        / (nu * (MU - nu))
+        * sum(_yield(i, eta) * nu**2 * (MU ** (i - 2) - nu ** (i - 2)) / math.factorial(i) for i in range(3, 60))
     )
     y1_closed = _yield(1, eta) - gap
     assert y1_lower == pytest.approx(y1_closed, rel=1e-9)
     errors_nu = sum((0.5 * Y0 + E_D * (1 - (1 - eta) ** i)) * nu**i / math.factorial(i) for i in range(1, 60))
     e1_closed = errors_nu / (y1_closed * nu)
     assert e1_upper == pytest.approx(e1_closed, rel=1e-9)
-    rate_closed = 0.5 * (-q_mu * F_EC * binary_entropy(e_mu) + y1_closed * MU * math.exp(-MU) * (1 - binary_entropy(e1_closed)))
+    rate_closed = 0.5 * (
+        -q_mu * F_EC * binary_entropy(e_mu) + y1_closed * MU * math.exp(-MU) * (1 - binary_entropy(e1_closed))
+    )
     assert decoy_state_rate(MU, nu, q_mu, e_mu, q_nu, e_nu, Y0, F_EC) == pytest.approx(rate_closed, rel=1e-9)
 
 
