@@ -42,7 +42,7 @@ runtime call for stage-1 state sending would replace it.
 >>> r = run_app(BlindComputation([math.pi / 2, math.pi / 2], runs=2), sc, {"client": "n0", "server": "n1"})
 >>> r.results["client"]                     # P(0) = 1 for these angles
 [0, 0]
->>> direct_output_probability([math.pi / 2, math.pi / 2])
+>>> round(direct_output_probability([math.pi / 2, math.pi / 2]), 12)
 1.0
 """
 

@@ -350,6 +350,11 @@ VALIDATORS: Mapping[type[Message], Callable[[Any], None]] = MappingProxyType({
     AppMessage: _validate_app_message,
 })
 
+#: The envelope prefixes written by :func:`encode`, to their body class (decode's fast path).
+_PREFIX_CLASS: dict[bytes, type[Message]] = {
+    _ENVELOPE_PREFIX[cls.DESCRIPTOR.full_name]: cls for cls in VALIDATORS
+}
+
 
 # --------------------------------------------------------------------------------------------
 # Public API
@@ -430,6 +435,22 @@ def decode(data: bytes) -> Body:
     no_body
     not_bytes
     """
+    if data.__class__ is bytes:
+        # Fast path for what encode() writes: version, one body tag, a one-byte length, the
+        # body and nothing else — parse the body directly instead of building an Envelope (the
+        # same message, and the same errors through the general path below when it fails).
+        size = len(data)
+        for cut in (3, 4):
+            cls = _PREFIX_CLASS.get(data[:cut])
+            if cls is not None:
+                if size > cut and size == cut + 1 + data[cut] and data[cut] < 0x80:
+                    try:
+                        body = cls.FromString(data[cut + 1:])
+                    except Exception:  # noqa: BLE001 -- reported by the general path
+                        break
+                    VALIDATORS[cls](body)
+                    return body
+                break
     if not isinstance(data, bytes | bytearray | memoryview):
         raise MalformedMessage(Rejection.NOT_BYTES, f"expected bytes, got {type(data).__name__}")
     if not data:
