@@ -241,10 +241,30 @@ class QuantumNetwork:
         if head_pair is None or not head_pair.qubit.alive or not pair.qubit.alive:
             return
         now = self.sim.now
-        basis = flow.measure_basis
-        m_head = measure(head.memory.peek(head_pair.position, now), basis, head.rng, head.memory.gate_noise)
-        m_tail = measure(tail.memory.peek(pair.position, now), basis, tail.rng, tail.memory.gate_noise)
+        hq = head.memory.peek(head_pair.position, now)
+        tq = tail.memory.peek(pair.position, now)
+        consumer = self.consumers.get(flow.flow_id)
+        bases = consumer.measurement_bases(flow.flow_id) if consumer is not None else None
+        if bases is None:
+            basis = flow.measure_basis
+            m_head = measure(hq, basis, head.rng, head.memory.gate_noise)
+            m_tail = measure(tq, basis, tail.rng, tail.memory.gate_noise)
+            self.last_delivery.outcomes = (m_head, m_tail)
+            return
+        # Each side measures in a basis of its own list, drawn by its own device; the tail
+        # first applies the announced frame's correction so the outcomes follow Φ⁺.
+        from qstack.quantum.core import operate
+        from qstack.quantum.operations import CORRECTIONS
+
+        if self.last_delivery.frame:
+            operate([tq], CORRECTIONS[self.last_delivery.frame])
+        head_bases, tail_bases = bases
+        i = int(head.rng.integers(len(head_bases))) if len(head_bases) > 1 else 0
+        j = int(tail.rng.integers(len(tail_bases))) if len(tail_bases) > 1 else 0
+        m_head = measure(hq, basis_kets(head_bases[i]), head.rng, head.memory.gate_noise)
+        m_tail = measure(tq, basis_kets(tail_bases[j]), tail.rng, tail.memory.gate_noise)
         self.last_delivery.outcomes = (m_head, m_tail)
+        self.last_delivery.bases = (i, j)
 
     def expected_coefficients(self, flow: Flow) -> list[float]:
         """Expected Bell coefficients of an end-to-end pair of ``flow`` (in its announced frame):
@@ -290,6 +310,25 @@ class QuantumNetwork:
         result.deliveries.append(d)
         if self.on_delivery is not None:
             self.on_delivery(result, d)
+
+
+def basis_kets(basis: str | float) -> str | list:
+    """A measurement basis: ``"Z"``, ``"X"``, ``"Y"``, or an angle θ (radians) in the X–Z plane,
+    ``{cos(θ/2)|0⟩ + sin(θ/2)|1⟩, −sin(θ/2)|0⟩ + cos(θ/2)|1⟩}`` (θ = 0 is Z, θ = π/2 is X); on
+    Φ⁺ the outcomes of angles θa, θb agree with probability ``(1 + cos(θa − θb))/2``.
+
+    >>> basis_kets("X"), [k.shape for k in basis_kets(0.0)]
+    ('X', [(2,), (2,)])
+    """
+    if isinstance(basis, str):
+        if basis not in ("Z", "X", "Y"):
+            raise ValueError(f"basis must be 'Z', 'X', 'Y' or an angle in radians, got {basis!r}")
+        return basis
+    theta = float(basis)
+    if not math.isfinite(theta):
+        raise ValueError(f"basis angle must be finite, got {basis!r}")
+    c, s = math.cos(theta / 2), math.sin(theta / 2)
+    return [np.array([c, s], dtype=complex), np.array([-s, c], dtype=complex)]
 
 
 def expected_parity(frame: int, basis: str) -> int:

@@ -57,6 +57,7 @@ class Delivery:
     head_pair: PairKey
     tail_pair: PairKey
     outcomes: tuple[int, int] | None = None  # CREATE_MEASURE: (head, tail) outcomes
+    bases: tuple[int, int] | None = None  # when each side drew its basis from a list: indices
 
 
 @dataclass

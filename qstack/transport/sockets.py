@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qstack.link.layer import LinkPair
-from qstack.network.network import expected_parity
+from qstack.network.network import basis_kets, expected_parity
 from qstack.quantum.core import Qubit, discard, operate
 from qstack.quantum.operations import CORRECTIONS
 from qstack.sim import Mailbox
@@ -78,6 +79,7 @@ class _Request:
     number: int
     min_fidelity: float
     basis: str | None  # None: keep
+    bases: tuple[tuple, tuple] | None = None  # per-side basis lists (creator, receiver)
 
 
 class Transport:
@@ -106,7 +108,7 @@ class Transport:
     # ------------------------------------------------------------------ requests
 
     def request_pairs(self, creator: str, receiver: str, number: int, min_fidelity: float,
-                      basis: str | None) -> None:
+                      basis: str | None, bases: tuple[tuple, tuple] | None = None) -> None:
         """Set up a flow from ``creator``'s node to ``receiver``'s for ``number`` pairs."""
         from qstack.scenario import RequestSpec
 
@@ -115,8 +117,13 @@ class Transport:
             min_fidelity=min_fidelity, type="keep" if basis is None else "measure", basis=basis,
         )
         result = self.network.request(spec)
-        self._flows[result.flow_id] = _Request(creator, receiver, number, min_fidelity, basis)
+        self._flows[result.flow_id] = _Request(creator, receiver, number, min_fidelity, basis, bases)
         self.network.consumers[result.flow_id] = self
+
+    def measurement_bases(self, flow_id: int) -> tuple[tuple, tuple] | None:
+        """Per-side basis lists of a measured flow (creator's, receiver's), or None."""
+        req = self._flows.get(flow_id)
+        return None if req is None else req.bases
 
     # ------------------------------------------------------------------ network callbacks
 
@@ -131,6 +138,11 @@ class Transport:
             if delivery.frame:
                 operate([q], CORRECTIONS[delivery.frame])  # the tail makes the pair Φ⁺
             box.put(AppQubit(node, q, pair))
+        elif req.bases is not None:  # outcomes already follow Φ⁺ (the tail corrected the frame)
+            m_head, m_tail = delivery.outcomes or (0, 0)
+            i, j = delivery.bases or (0, 0)
+            self._head_outcomes[(flow.flow_id, delivery.head_pair)] = (m_head, i)
+            box.put((m_tail, j))
         else:
             m_head, m_tail = delivery.outcomes or (0, 0)
             flip = expected_parity(delivery.frame, req.basis) ^ expected_parity(0, req.basis)
@@ -189,16 +201,30 @@ class EPRSocket:
         return await self._recv(number, timeout)
 
     async def create_measure(self, number: int = 1, basis: str = "Z", min_fidelity: float = 0.0,
-                             timeout: float | None = None) -> list[int]:
-        """Create ``number`` pairs with ``peer``, both sides measuring in ``basis`` at once
-        (stage 2: nothing is stored)."""
-        return await self._create(number, min_fidelity, basis, timeout)
+                             timeout: float | None = None, *, bases: Sequence | None = None,
+                             remote_bases: Sequence | None = None) -> list:
+        """Create ``number`` pairs with ``peer``, both sides measuring at once (stage 2: nothing
+        is stored). With ``basis`` both measure in ``"Z"``, ``"X"`` or ``"Y"`` and get outcomes
+        corrected to Φ⁺'s correlations. With ``bases``/``remote_bases`` (NetQASM's
+        ``random_basis_local``/``random_basis_remote``) each side's device draws its basis
+        uniformly from its own list — ``"Z"``, ``"X"``, ``"Y"`` or angles in the X–Z plane —
+        and each side gets ``(outcome, basis index)`` pairs."""
+        both = None
+        if bases is not None or remote_bases is not None:
+            local = tuple(bases or ("Z",))
+            remote = tuple(remote_bases or ("Z",))
+            for b in local + remote:
+                basis_kets(b)  # validates
+            both = (local, remote)
+        return await self._create(number, min_fidelity, basis, timeout, both)
 
-    async def recv_measure(self, number: int = 1, timeout: float | None = None) -> list[int]:
-        """Receive the outcomes of ``number`` measured pairs created by ``peer``."""
+    async def recv_measure(self, number: int = 1, timeout: float | None = None) -> list:
+        """Receive the outcomes of ``number`` measured pairs created by ``peer`` (with the
+        bases the creator asked this side to draw from, ``(outcome, basis index)`` pairs)."""
         return await self._recv(number, timeout)
 
-    async def _create(self, number: int, min_fidelity: float, basis: str | None, timeout: float | None) -> list:
+    async def _create(self, number: int, min_fidelity: float, basis: str | None, timeout: float | None,
+                      bases: tuple[tuple, tuple] | None = None) -> list:
         if not (isinstance(number, int) and number >= 1):
             raise ValueError(f"number must be an int >= 1, got {number!r}")
         if basis is not None and basis not in ("Z", "X", "Y"):
@@ -206,7 +232,7 @@ class EPRSocket:
         if not 0.0 <= min_fidelity <= 1.0:
             raise ValueError(f"min_fidelity must be in [0, 1], got {min_fidelity}")
         transport = self.ctx.transport
-        transport.request_pairs(self.ctx.role, self.peer, number, min_fidelity, basis)
+        transport.request_pairs(self.ctx.role, self.peer, number, min_fidelity, basis, bases)
         return await _take(transport.box(self.ctx.role, self.peer, "creator"), number, timeout, self.ctx.sim)
 
     async def _recv(self, number: int, timeout: float | None) -> list:
