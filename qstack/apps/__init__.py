@@ -18,6 +18,14 @@ __all__ = ["APPLICATIONS", "AppResult", "Application", "RoleContext", "applicati
 #: Registered applications: name -> "module:Class" (imported on first use).
 APPLICATIONS: dict[str, str] = {
     "teleportation": "qstack.apps.teleportation:Teleportation",
+    "chsh-game": "qstack.apps.chsh:CHSHGame",
+    "di-qkd": "qstack.apps.chsh:DIQKD",
+    "ghz": "qstack.apps.ghz:GHZ",
+    "secret-sharing": "qstack.apps.ghz:SecretSharing",
+    "blind-computation": "qstack.apps.blind:BlindComputation",
+    "nonlocal-cnot": "qstack.apps.distributed:NonlocalCNOT",
+    "distributed-deutsch-jozsa": "qstack.apps.distributed:DistributedDeutschJozsa",
+    "distillation": "qstack.apps.distillation:Distillation",
 }
 
 

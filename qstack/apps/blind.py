@@ -125,22 +125,10 @@ def blind_output_probability(phis: Sequence[float], flip_probability: float = 0.
 
 
 async def send_prepared_qubit(ctx: RoleContext, q: AppQubit, to_role: str, min_fidelity: float = 0.0) -> int:
-    """Teleport the freshly prepared ``q`` to ``to_role`` at once (a stage-1 client's send).
-
-    Like :meth:`RoleContext.send_qubit` but without its stage-3 check: the pair's half is
-    Bell-measured with ``q`` the moment it is delivered (see the module docstring). The
-    receiver calls :meth:`RoleContext.recv_qubit`. Returns the Bell outcome sent.
-    """
-    transport = ctx.transport
-    transport.request_pairs(ctx.role, to_role, 1, min_fidelity, None)
-    half = await transport.box(ctx.role, to_role, "creator").get()
-    k = bell_state_measurement(q.touch(), half.touch(), ctx.rng, ctx.node.memory.gate_noise)
-    q.release()
-    half.release()
-    tid = transport.next_transfer_id(ctx.role, to_role)
-    ctx.node.send(transport.node_of[to_role], TeleportRecord(
-        session=ctx.session.id, from_role=ctx.role, to_role=to_role, transfer_id=tid, outcome=k))
-    return k
+    """Send the freshly prepared ``q`` to ``to_role`` as a stage-1 client does
+    (:meth:`RoleContext.send_prepared`: nothing is stored at the client). Returns the Bell
+    outcome sent; the receiver calls :meth:`RoleContext.recv_qubit`."""
+    return await ctx.send_prepared(q, to_role, min_fidelity)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Stage 2 physics (declared stage 3): the CHSH game and device-independent QKD.
+"""Stage 2: the CHSH game and device-independent QKD on measured end-to-end pairs.
 
 The CHSH inequality (Clauser, Horne, Shimony & Holt, PRL 23, 880 (1969)) bounds the value
 ``S = E₀₀ + E₀₁ + E₁₀ − E₁₁`` of any local model by 2; quantum pairs reach Tsirelson's 2√2.
@@ -30,15 +30,17 @@ Standard errors: each correlator ``E_xy`` is a mean of ``n_xy`` values ±1, vari
 ``(1 − E_xy²)/n_xy``, so ``SE(S) = √(Σ_xy (1 − E_xy²)/n_xy)``; the win rate and QBER are
 binomial proportions, ``SE = √(p(1 − p)/n)``.
 
-**Stage.** Both protocols only *measure* each pair as soon as it arrives, which is stage 2
+**Stage.** Both protocols only *measure* each pair as soon as it arrives: stage 2
 (entanglement distribution) in Wehner, Elkouss & Hanson, Science 362, eaam9288 (2018), Table 1.
-qstack's transport measures a stage-2 pair in one basis named per call (``Z``, ``X`` or
-``Y``) on *both* sides, while CHSH needs Bob's rotated bases ``(Z ± X)/√2``. Until the
-transport offers per-side, per-pair bases (``create_measure(number, basis=...)`` with an
-angle or a list of per-pair bases for each side), these applications declare stage 3 and
-measure each kept qubit at once, in a basis of its own, when it is delivered (with
-``batch = 1``, no qubit waits for another). With that extension they become stage-2
-applications without any change to their logic.
+They use the transport's measured pairs with per-side random bases
+(``create_measure(n, bases=..., remote_bases=...)``, NetQASM's ``random_basis_local`` /
+``random_basis_remote``): each side's *device* draws its setting uniformly from its own list of
+X–Z-plane angles and reports ``(outcome, setting)``, so nothing is ever stored.
+
+The intercept-resend attack is the exception: Eve must act on Bob's qubit before his device
+measures it, which the measured-pair service does not expose, so an attacked run takes kept
+pairs and measures them at once (``batch`` per request, settings from the role's random
+stream) and declares stage 3 — a simulation device for Eve, not a need of Alice and Bob.
 
 >>> from qstack.apps import run_app
 >>> from qstack.scenario import linear_chain, load_scenario
@@ -60,6 +62,7 @@ import numpy as np
 import qutip
 
 from qstack.qkd.entropy import TSIRELSON_BOUND, chsh_value_werner, di_qkd_rate
+from qstack.quantum import gates
 from qstack.stages import Stage
 from qstack.transport.sockets import AppQubit
 
@@ -72,6 +75,7 @@ __all__ = [
     "CHSHGame",
     "DIQKD",
     "DIQKDResult",
+    "INTERCEPT_RESEND",
     "chsh_win_probability",
     "estimate_chsh",
     "intercept_resend_chsh_value",
@@ -87,6 +91,7 @@ BOB_ANGLES: tuple[float, float, float] = (math.pi / 4, -math.pi / 4, 0.0)
 """Bob's ``B₀ = (Z + X)/√2``, ``B₁ = (Z − X)/√2`` and (DI-QKD only) ``B₂ = A₀ = Z``."""
 
 INTERCEPT_RESEND = "intercept_resend"
+"""The ``attack`` name of :class:`DIQKD`'s intercept-resend eavesdropper on Bob's side."""
 
 
 def xz_basis(angle: float) -> list[qutip.Qobj]:
@@ -103,7 +108,7 @@ def xz_basis(angle: float) -> list[qutip.Qobj]:
 def measure_xz(ctx: RoleContext, q: AppQubit, angle: float) -> int:
     """Measure ``q`` in the eigenbasis of ``A(angle)`` (node's readout noise); frees it.
 
-    Z and X go through the named bases (bit-identical to :func:`xz_basis` up to rounding).
+    Angles 0 and π/2 use the named bases Z and X (the same projectors as :func:`xz_basis`).
     """
     if angle == 0.0:
         return ctx.measure(q, "Z")
@@ -161,7 +166,8 @@ class CHSHEstimate:
 def estimate_chsh(x: Sequence[int], y: Sequence[int], a: Sequence[int], b: Sequence[int]) -> CHSHEstimate:
     """Estimate S, its standard error and the CHSH-game win rate from rounds ``(x, y, a, b)``.
 
-    Every one of the four input combinations must occur at least once.
+    An input combination that never occurred makes its ``E_xy`` and ``S`` NaN and the
+    standard error infinite (a protocol must then abort).
 
     >>> e = estimate_chsh([0, 0, 1, 1], [0, 1, 0, 1], [0, 0, 0, 0], [0, 0, 0, 1])
     >>> e.value, e.win_rate
@@ -179,25 +185,35 @@ def estimate_chsh(x: Sequence[int], y: Sequence[int], a: Sequence[int], b: Seque
         for j in (0, 1):
             sel = (xs == i) & (ys == j)
             n = int(sel.sum())
-            if n == 0:
-                raise ValueError(f"no round with inputs (x, y) = ({i}, {j}): cannot estimate E_{i}{j}")
-            e = float(signs[sel].mean())
+            e = float(signs[sel].mean()) if n else math.nan
             corr[i][j], counts[i][j] = e, n
-            var += (1.0 - e * e) / n
+            var += (1.0 - e * e) / n if n else math.inf
     s = corr[0][0] + corr[0][1] + corr[1][0] - corr[1][1]
     wins = ((aa ^ bb) == (xs & ys)).astype(float)
-    p = float(wins.mean())
+    p = float(wins.mean()) if len(wins) else math.nan
     return CHSHEstimate(s, math.sqrt(var), (tuple(corr[0]), tuple(corr[1])),  # type: ignore[arg-type]
                         (tuple(counts[0]), tuple(counts[1])), p,  # type: ignore[arg-type]
-                        math.sqrt(p * (1 - p) / len(xs)), len(xs))
+                        math.sqrt(p * (1 - p) / len(xs)) if len(xs) else math.inf, len(xs))
 
 
-async def _measured_rounds(ctx: RoleContext, peer: str, creator: bool, rounds: int, batch: int,
-                           choices: int, angles: Sequence[float], attack: str | None = None,
+async def _measured_rounds(ctx: RoleContext, peer: str, creator: bool, rounds: int, local: Sequence[float],
+                           remote: Sequence[float], *, attack: str | None = None, batch: int = 1,
                            min_fidelity: float = 0.0) -> tuple[list[int], list[int], list[int]]:
-    """Get ``rounds`` pairs (``batch`` per request), pick an input per pair from ``ctx.rng``
-    and measure the qubit at once; return inputs, outcomes and Eve's bits (attack only)."""
+    """``rounds`` pairs, each measured at once at an angle drawn uniformly from ``local`` (this
+    side) and ``remote`` (the peer): returns this side's settings, outcomes and Eve's bits.
+
+    Honest runs use measured pairs (stage 2; the devices draw the settings). With ``attack``
+    the pairs are kept, ``batch`` per request, and measured at once by the role (settings from
+    ``ctx.rng``) after Eve, on the receiver's side, measured in Z and resent.
+    """
     sock = ctx.epr_socket(peer)
+    if attack is None:
+        if creator:
+            res = await sock.create_measure(rounds, min_fidelity=min_fidelity, bases=tuple(local),
+                                            remote_bases=tuple(remote))
+        else:
+            res = await sock.recv_measure(rounds)
+        return [int(k) for _, k in res], [int(m) for m, _ in res], []
     inputs: list[int] = []
     outcomes: list[int] = []
     eve: list[int] = []
@@ -206,20 +222,17 @@ async def _measured_rounds(ctx: RoleContext, peer: str, creator: bool, rounds: i
         k = min(batch, left)
         qubits = await (sock.create_keep(k, min_fidelity) if creator else sock.recv_keep(k))
         for q in qubits:
-            choice = int(ctx.rng.integers(choices))
-            if attack == INTERCEPT_RESEND:
+            choice = int(ctx.rng.integers(len(local)))
+            if attack == INTERCEPT_RESEND and not creator:
                 m = ctx.measure(q, "Z")  # Eve intercepts Bob's photon in Z ...
                 eve.append(m)
                 q = ctx.qubit()  # ... and resends the basis state she saw
                 if m:
-                    ctx.apply(_X, q)
+                    ctx.apply(gates.X, q)
             inputs.append(choice)
-            outcomes.append(measure_xz(ctx, q, angles[choice]))
+            outcomes.append(measure_xz(ctx, q, local[choice]))
         left -= k
     return inputs, outcomes, eve
-
-
-_X = qutip.sigmax()
 
 
 def _check_rounds(rounds: int, batch: int) -> None:
@@ -230,24 +243,23 @@ def _check_rounds(rounds: int, batch: int) -> None:
 
 
 class CHSHGame(Application):
-    """Play ``rounds`` CHSH games on end-to-end pairs between ``alice`` and ``bob``.
+    """Play ``rounds`` CHSH games on measured end-to-end pairs between ``alice`` and ``bob``.
 
-    Each player draws her/his input bit from the role's own random stream and measures at once
-    (``A₀ = Z, A₁ = X``; ``B₀, B₁ = (Z ± X)/√2``). At the end Bob sends his inputs and outcomes
-    to Alice, who returns a :class:`CHSHEstimate`; Bob returns ``(inputs, outcomes)``.
-    ``batch`` pairs are requested at a time (1: each qubit is measured as it arrives).
+    Each side's device draws its input (``A₀ = Z, A₁ = X``; ``B₀, B₁ = (Z ± X)/√2``) and
+    measures at once. At the end Bob sends his inputs and outcomes to Alice, who returns a
+    :class:`CHSHEstimate`; Bob returns ``(inputs, outcomes)``.
     """
 
     name = "chsh-game"
-    stage = Stage.QUANTUM_MEMORY  # stage 2 physics; see the module docstring
+    stage = Stage.ENTANGLEMENT_DISTRIBUTION
     roles = ("alice", "bob")
 
-    def __init__(self, rounds: int = 100, *, batch: int = 1, min_fidelity: float = 0.0):
-        _check_rounds(rounds, batch)
-        self.rounds, self.batch, self.min_fidelity = rounds, batch, min_fidelity
+    def __init__(self, rounds: int = 100, *, min_fidelity: float = 0.0):
+        _check_rounds(rounds, 1)
+        self.rounds, self.min_fidelity = rounds, min_fidelity
 
     async def alice(self, ctx: RoleContext) -> CHSHEstimate:
-        x, a, _ = await _measured_rounds(ctx, "bob", True, self.rounds, self.batch, 2, ALICE_ANGLES,
+        x, a, _ = await _measured_rounds(ctx, "bob", True, self.rounds, ALICE_ANGLES, BOB_ANGLES[:2],
                                          min_fidelity=self.min_fidelity)
         payload = await ctx.recv("bob")
         n = self.rounds
@@ -255,7 +267,7 @@ class CHSHGame(Application):
         return estimate_chsh(x, y, a, b)
 
     async def bob(self, ctx: RoleContext) -> tuple[list[int], list[int]]:
-        y, b, _ = await _measured_rounds(ctx, "alice", False, self.rounds, self.batch, 2, BOB_ANGLES[:2])
+        y, b, _ = await _measured_rounds(ctx, "alice", False, self.rounds, BOB_ANGLES[:2], ALICE_ANGLES)
         ctx.send("alice", bytes(y) + bytes(b))
         return y, b
 
@@ -265,7 +277,7 @@ class DIQKDResult:
     """One side's result of :class:`DIQKD` (Bob's statistics are the ones Alice announced).
 
     ``chsh`` (S from the rounds with ``y ∈ {0, 1}``), ``qber`` and ``qber_standard_error``
-    (estimated on the revealed sample of key rounds), ``rate`` (asymptotic secret bits per raw
+    (estimated on the ``qber_rounds`` revealed key rounds), ``rate`` (asymptotic secret bits per raw
     key bit, 0 when aborted), ``aborted``, ``raw_key`` (this side's bits of the unrevealed key
     rounds — returned for inspection even when the run aborted, when it must not be used),
     ``key_rounds`` (their round indices), and ``eavesdropper_key`` (Eve's bits on those rounds
@@ -275,6 +287,7 @@ class DIQKDResult:
     chsh: CHSHEstimate
     qber: float
     qber_standard_error: float
+    qber_rounds: int
     rate: float
     aborted: bool
     raw_key: list[int]
@@ -282,18 +295,18 @@ class DIQKDResult:
     eavesdropper_key: list[int] | None = None
 
 
-def _pack(e: CHSHEstimate, q: float, q_se: float, rate: float, aborted: bool) -> bytes:
+def _pack(e: CHSHEstimate, q: float, q_se: float, q_n: int, rate: float, aborted: bool) -> bytes:
     c, n = e.correlators, e.counts
     values = [e.value, e.standard_error, *c[0], *c[1], *n[0], *n[1], e.win_rate, e.win_rate_standard_error,
-              e.rounds, q, q_se, rate, float(aborted)]
+              e.rounds, q, q_se, q_n, rate, float(aborted)]
     return np.array(values, dtype=np.float64).tobytes()
 
 
-def _unpack(payload: bytes) -> tuple[CHSHEstimate, float, float, float, bool]:
+def _unpack(payload: bytes) -> tuple[CHSHEstimate, float, float, int, float, bool]:
     v = np.frombuffer(payload, dtype=np.float64).tolist()
     counts = ((int(v[6]), int(v[7])), (int(v[8]), int(v[9])))
     e = CHSHEstimate(v[0], v[1], ((v[2], v[3]), (v[4], v[5])), counts, v[10], v[11], int(v[12]))
-    return e, v[13], v[14], v[15], bool(v[16])
+    return e, v[13], v[14], int(v[15]), v[16], bool(v[17])
 
 
 class DIQKD(Application):
@@ -304,13 +317,14 @@ class DIQKD(Application):
     (``y ≤ 1``) and on a random fraction ``qber_sample`` of the key rounds (``x = 0, y = 2``);
     Alice estimates S and Q, aborts when ``S ≤ abort_below`` and otherwise computes the rate,
     and announces her statistics and verdict. ``attack="intercept_resend"`` puts Eve on Bob's
-    side (see the module docstring). Both roles return a :class:`DIQKDResult`. Error correction
+    side (see the module docstring; that run keeps pairs, ``batch`` per request, and needs
+    stage 3). Both roles return a :class:`DIQKDResult`. Error correction
     and privacy amplification (see :mod:`qstack.qkd`) are left to the caller: ``rate`` is the
     asymptotic fraction of the raw key they would keep.
     """
 
     name = "di-qkd"
-    stage = Stage.QUANTUM_MEMORY  # stage 2 physics; see the module docstring
+    stage = Stage.ENTANGLEMENT_DISTRIBUTION
     roles = ("alice", "bob")
 
     def __init__(self, rounds: int = 300, *, batch: int = 1, qber_sample: float = 0.5, abort_below: float = 2.0,
@@ -322,6 +336,8 @@ class DIQKD(Application):
             raise ValueError(f"attack must be None or {INTERCEPT_RESEND!r}, got {attack!r}")
         self.rounds, self.batch, self.qber_sample = rounds, batch, qber_sample
         self.abort_below, self.attack, self.min_fidelity = abort_below, attack, min_fidelity
+        if attack is not None:  # Eve touches Bob's qubit: kept pairs (module docstring)
+            self.stage = Stage.QUANTUM_MEMORY  # type: ignore[misc]
 
     def _rounds(self, x: Sequence[int], y: Sequence[int]) -> tuple[list[int], list[int]]:
         key = [i for i in range(self.rounds) if x[i] == 0 and y[i] == 2]
@@ -329,8 +345,8 @@ class DIQKD(Application):
         return key, test
 
     async def alice(self, ctx: RoleContext) -> DIQKDResult:
-        x, a, _ = await _measured_rounds(ctx, "bob", True, self.rounds, self.batch, 2, ALICE_ANGLES,
-                                         min_fidelity=self.min_fidelity)
+        x, a, _ = await _measured_rounds(ctx, "bob", True, self.rounds, ALICE_ANGLES, BOB_ANGLES,
+                                         attack=self.attack, batch=self.batch, min_fidelity=self.min_fidelity)
         ctx.send("bob", bytes(x))
         y = list(await ctx.recv("bob"))
         key_rounds, test_rounds = self._rounds(x, y)
@@ -343,15 +359,15 @@ class DIQKD(Application):
         errors = [a[i] ^ bit for i, bit in zip(sampled, b_sample, strict=True)]
         q = float(np.mean(errors)) if errors else 0.0
         q_se = math.sqrt(q * (1 - q) / len(errors)) if errors else math.inf
-        aborted = chsh.value <= self.abort_below
+        aborted = not chsh.value > self.abort_below  # NaN (too few rounds) aborts too
         rate = 0.0 if aborted else di_qkd_rate(min(chsh.value, TSIRELSON_BOUND), min(q, 0.5))
-        ctx.send("bob", _pack(chsh, q, q_se, rate, aborted))
+        ctx.send("bob", _pack(chsh, q, q_se, len(errors), rate, aborted))
         kept = [i for i, s in zip(key_rounds, sample, strict=True) if not s]
-        return DIQKDResult(chsh, q, q_se, rate, aborted, [a[i] for i in kept], kept)
+        return DIQKDResult(chsh, q, q_se, len(errors), rate, aborted, [a[i] for i in kept], kept)
 
     async def bob(self, ctx: RoleContext) -> DIQKDResult:
-        y, b, eve = await _measured_rounds(ctx, "alice", False, self.rounds, self.batch, 3, BOB_ANGLES,
-                                           attack=self.attack)
+        y, b, eve = await _measured_rounds(ctx, "alice", False, self.rounds, BOB_ANGLES, ALICE_ANGLES,
+                                           attack=self.attack, batch=self.batch)
         x = list(await ctx.recv("alice"))
         ctx.send("alice", bytes(y))
         key_rounds, test_rounds = self._rounds(x, y)
@@ -359,7 +375,7 @@ class DIQKD(Application):
         ctx.send("alice", bytes(sample))
         sampled = [i for i, s in zip(key_rounds, sample, strict=True) if s]
         ctx.send("alice", bytes([b[i] for i in test_rounds] + [b[i] for i in sampled]))
-        chsh, q, q_se, rate, aborted = _unpack(await ctx.recv("alice"))
+        chsh, q, q_se, q_n, rate, aborted = _unpack(await ctx.recv("alice"))
         kept = [i for i, s in zip(key_rounds, sample, strict=True) if not s]
-        return DIQKDResult(chsh, q, q_se, rate, aborted, [b[i] for i in kept], kept,
+        return DIQKDResult(chsh, q, q_se, q_n, rate, aborted, [b[i] for i in kept], kept,
                            [eve[i] for i in kept] if self.attack else None)

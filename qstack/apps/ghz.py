@@ -15,8 +15,8 @@ none with probability ``F``, each of X, Y, Z with ``e = (1 − F)/3``. The fusio
 centre's qubits only and the corrections are Paulis, so the errors pass through to the
 output: ``ρ = Σ p(P) P|GHZ⟩⟨GHZ|P`` and ``F_GHZ = Σ p(P) |⟨GHZ|P|GHZ⟩|²``. With the centre's
 (error-free) qubit in the state, ``⟨GHZ|P|GHZ⟩`` vanishes if any leaf error flips a bit (X or
-Y) and is ``(−1)^{#Z}``-weighted ``(1 + (−1)^{#Z})/2`` otherwise, so only an even number of Z
-errors and no flips survive:
+Y) and equals ``(1 + (−1)^{#Z})/2`` otherwise, so only an even number of Z errors and no flips
+survive:
 
     ``F_GHZ = [(F + e)ⁿ + (F − e)ⁿ] / 2 = [((2F + 1)/3)ⁿ + wⁿ] / 2``,  ``w = (4F − 1)/3``,
 

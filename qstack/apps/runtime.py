@@ -184,7 +184,7 @@ class RoleContext:
                 raise ValueError(f"role {self.role!r} on {self.node.name!r} cannot touch a qubit on {q.node.name!r}")
         operate([q.touch() for q in qubits], gate, self.node.memory.gate_noise)
 
-    def measure(self, q: AppQubit, basis: str = "Z") -> int:
+    def measure(self, q: AppQubit, basis: str | Sequence[qutip.Qobj] = "Z") -> int:
         """Measure a qubit (node's readout noise); it is consumed and its memory freed."""
         if q.node is not self.node:
             raise ValueError(f"role {self.role!r} cannot measure a qubit on {q.node.name!r}")
@@ -204,6 +204,29 @@ class RoleContext:
         k = _bsm(q.touch(), half.touch(), self.rng, self.node.memory.gate_noise)
         q.release()
         half.release()
+        tid = self.transport.next_transfer_id(self.role, to_role)
+        self.node.send(self.transport.node_of[to_role], TeleportRecord(
+            session=self.session.id, from_role=self.role, to_role=to_role, transfer_id=tid, outcome=k))
+        return k
+
+    async def send_prepared(self, state: qutip.Qobj | AppQubit, to_role: str, min_fidelity: float = 0.0) -> int:
+        """Send a freshly prepared single-qubit ``state`` (a ket/density matrix, or a local
+        qubit just prepared with :meth:`qubit` and :meth:`apply`) to ``to_role`` — stage 1
+        (prepare-and-measure): the sender keeps nothing. Modelled as teleportation whose
+        Bell-state measurement happens as the sender's half is heralded (no storage, so no
+        memory decoherence at the sender), like a photonic client that sends its photon.
+        Returns the Bell outcome sent; the receiver calls :meth:`recv_qubit`."""
+        stage = self.app.stage_of(self.role)
+        if stage < Stage.PREPARE_AND_MEASURE:
+            raise StageError(self.app.name, Stage.PREPARE_AND_MEASURE, stage, role=self.role,
+                             missing=["end users prepare and measure qubits"])
+        socket = self.epr_socket(to_role)
+        (half,) = await socket._create(1, min_fidelity, None, None, at_once=True)
+        source = state.touch() if isinstance(state, AppQubit) else create_qubits(1, state)[0]
+        k = _bsm(source, half.qubit, self.rng, self.node.memory.gate_noise)  # at once: no storage
+        half.release()
+        if isinstance(state, AppQubit):
+            state.release()
         tid = self.transport.next_transfer_id(self.role, to_role)
         self.node.send(self.transport.node_of[to_role], TeleportRecord(
             session=self.session.id, from_role=self.role, to_role=to_role, transfer_id=tid, outcome=k))

@@ -240,9 +240,12 @@ class QuantumNetwork:
         head_pair = head_flow.ends.get(key) if head_flow is not None else None
         if head_pair is None or not head_pair.qubit.alive or not pair.qubit.alive:
             return
-        now = self.sim.now
-        hq = head.memory.peek(head_pair.position, now)
-        tq = tail.memory.peek(pair.position, now)
+        # Measure-directly pairs: each end measures its qubit as soon as it is heralded (no
+        # memory needed — stage 2), so no storage decoherence applies; measuring at delivery is
+        # equivalent because later network operations (swaps, corrections elsewhere) act on
+        # other qubits. The frame correction below idealises the end devices learning the
+        # heralded Bell state before they measure (as the heralded-atom experiments do).
+        hq, tq = head_pair.qubit, pair.qubit
         consumer = self.consumers.get(flow.flow_id)
         bases = consumer.measurement_bases(flow.flow_id) if consumer is not None else None
         if bases is None:
@@ -297,8 +300,13 @@ class QuantumNetwork:
             head_pair = head_flow.ends.get(head_key) or head_flow.pools.get("e2e", {}).get(head_key)
         fid = float("nan")
         if head_pair is not None and head_pair.qubit.alive and pair.qubit.alive:
-            hq = head.memory.peek(head_pair.position, now)
-            tq = tail.memory.peek(pair.position, now)
+            # A side that measures its qubit as soon as it is heralded (measure-directly flows;
+            # a stage-1 sender) stores nothing, so its memory's decoherence does not apply.
+            at_once = flow.measure_basis is not None
+            consumer = self.consumers.get(flow.flow_id)
+            head_at_once = at_once or (consumer is not None and consumer.creator_measures_at_once(flow.flow_id))
+            hq = head_pair.qubit if head_at_once else head.memory.peek(head_pair.position, now)
+            tq = pair.qubit if at_once else tail.memory.peek(pair.position, now)
             rho = reduced_dm([hq, tq])
             # ⟨β|ρ|β⟩ for a Bell state: ½(ρ_ii + ρ_jj ± 2 Re ρ_ij) with (i, j) = (0, 3) for Φ±,
             # (1, 2) for Ψ±, + for Φ⁺/Ψ⁺ — four element reads instead of two matrix products.

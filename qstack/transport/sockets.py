@@ -80,6 +80,7 @@ class _Request:
     min_fidelity: float
     basis: str | None  # None: keep
     bases: tuple[tuple, tuple] | None = None  # per-side basis lists (creator, receiver)
+    creator_at_once: bool = False  # the creator Bell-measures its half as it is heralded
 
 
 class Transport:
@@ -108,7 +109,8 @@ class Transport:
     # ------------------------------------------------------------------ requests
 
     def request_pairs(self, creator: str, receiver: str, number: int, min_fidelity: float,
-                      basis: str | None, bases: tuple[tuple, tuple] | None = None) -> None:
+                      basis: str | None, bases: tuple[tuple, tuple] | None = None,
+                      creator_at_once: bool = False) -> None:
         """Set up a flow from ``creator``'s node to ``receiver``'s for ``number`` pairs."""
         from qstack.scenario import RequestSpec
 
@@ -117,8 +119,14 @@ class Transport:
             min_fidelity=min_fidelity, type="keep" if basis is None else "measure", basis=basis,
         )
         result = self.network.request(spec)
-        self._flows[result.flow_id] = _Request(creator, receiver, number, min_fidelity, basis, bases)
+        self._flows[result.flow_id] = _Request(creator, receiver, number, min_fidelity, basis, bases,
+                                               creator_at_once)
         self.network.consumers[result.flow_id] = self
+
+    def creator_measures_at_once(self, flow_id: int) -> bool:
+        """Whether the creator uses its half the moment it is heralded (stores nothing)."""
+        req = self._flows.get(flow_id)
+        return req is not None and req.creator_at_once
 
     def measurement_bases(self, flow_id: int) -> tuple[tuple, tuple] | None:
         """Per-side basis lists of a measured flow (creator's, receiver's), or None."""
@@ -224,7 +232,7 @@ class EPRSocket:
         return await self._recv(number, timeout)
 
     async def _create(self, number: int, min_fidelity: float, basis: str | None, timeout: float | None,
-                      bases: tuple[tuple, tuple] | None = None) -> list:
+                      bases: tuple[tuple, tuple] | None = None, at_once: bool = False) -> list:
         if not (isinstance(number, int) and number >= 1):
             raise ValueError(f"number must be an int >= 1, got {number!r}")
         if basis is not None and basis not in ("Z", "X", "Y"):
@@ -232,7 +240,7 @@ class EPRSocket:
         if not 0.0 <= min_fidelity <= 1.0:
             raise ValueError(f"min_fidelity must be in [0, 1], got {min_fidelity}")
         transport = self.ctx.transport
-        transport.request_pairs(self.ctx.role, self.peer, number, min_fidelity, basis, bases)
+        transport.request_pairs(self.ctx.role, self.peer, number, min_fidelity, basis, bases, at_once)
         return await _take(transport.box(self.ctx.role, self.peer, "creator"), number, timeout, self.ctx.sim)
 
     async def _recv(self, number: int, timeout: float | None) -> list:
