@@ -56,9 +56,7 @@ from dataclasses import dataclass
 import numpy as np
 import qutip
 
-from qstack.proto import TeleportRecord
 from qstack.quantum import gates
-from qstack.quantum.core import bell_state_measurement
 from qstack.stages import Stage
 from qstack.transport.sockets import AppQubit
 
