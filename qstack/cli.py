@@ -96,7 +96,7 @@ def _run_application(scenario: Any, args: argparse.Namespace) -> int:
         "application": spec.name, "roles": dict(spec.roles), "seed": scenario.simulation.seed,
         "results": {role: _jsonable(v) for role, v in result.results.items()},
         "simulated_time": result.simulated_time, "wall_seconds": result.wall_seconds,
-        "messages": result.messages,
+        "messages": result.messages, "summary": _jsonable(app.summary(result.results)),
     }
     if args.json:
         print(json.dumps(out, sort_keys=True))
@@ -104,7 +104,11 @@ def _run_application(scenario: Any, args: argparse.Namespace) -> int:
         print(f"application {spec.name} (seed {out['seed']}): {result.simulated_time:.6g} s simulated "
               f"in {result.wall_seconds:.3f} s wall")
         for role, value in out["results"].items():
-            print(f"  {role} on {spec.roles[role]}: {value}")
+            text = str(value)
+            print(f"  {role} on {spec.roles[role]}: {text if len(text) <= 300 else text[:297] + '...'}")
+        if out["summary"]:
+            for key, value in out["summary"].items():
+                print(f"  {key}: {value}")
     return 0
 
 

@@ -35,7 +35,9 @@ stored while the classical bits travel, and the roles apply local two-qubit gate
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -96,6 +98,12 @@ class Distillation(Application):
     name = "distillation"
     stage = Stage.QUANTUM_MEMORY
     roles = ("alice", "bob")
+
+    def summary(self, results: Mapping[str, Any]) -> dict[str, Any]:
+        """The Φ⁺ fidelity of the last distilled pair and the success rate."""
+        a, b = results["alice"], results["bob"]
+        fid = pair_fidelity(a.pair, b.pair) if a.pair is not None and b.pair is not None else None
+        return {"fidelity": fid, "success_rate": a.success_rate}
 
     def __init__(self, rounds: int = 1, attempts: int = 1, *, min_fidelity: float = 0.0):
         if not (isinstance(rounds, int) and rounds >= 1):

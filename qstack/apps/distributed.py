@@ -52,8 +52,9 @@ the pattern, not for the scale.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import qutip
@@ -167,6 +168,13 @@ class NonlocalCNOT(Application):
     name = "nonlocal-cnot"
     stage = Stage.FEW_QUBIT_FAULT_TOLERANT
     roles = ("control", "target")
+
+    def summary(self, results: Mapping[str, Any]) -> dict[str, Any]:
+        """Fidelity of the two qubits to ``CNOT|control, target⟩``."""
+        from qstack.quantum.gates import CNOT
+
+        expected = CNOT * qutip.tensor(self.control_ket, self.target_ket)
+        return {"fidelity": pair_fidelity(results["control"], results["target"], expected)}
 
     def __init__(self, control: str | Sequence[complex] = "+", target: str | Sequence[complex] = "0", *,
                  min_fidelity: float = 0.0):

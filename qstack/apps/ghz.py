@@ -50,7 +50,7 @@ such a network.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -199,6 +199,10 @@ class GHZ(_Star):
 
     name = "ghz"
     stage = Stage.QUANTUM_MEMORY
+
+    def summary(self, results: Mapping[str, Any]) -> dict[str, Any]:
+        """The GHZ fidelity of the qubits the roles hold at the end."""
+        return {"ghz_fidelity": ghz_fidelity([results[r] for r in self.roles])}
 
     def __init__(self, leaves: int = 3, *, include_centre: bool = True, min_fidelity: float = 0.0):
         super().__init__(leaves, min_fidelity)

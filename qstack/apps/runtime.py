@@ -75,6 +75,12 @@ class Application:
         """The stage ``role`` needs."""
         return Stage(self.role_stages.get(role, self.stage))
 
+    def summary(self, results: Mapping[str, Any]) -> dict[str, Any] | None:
+        """What ``qstack run`` reports about a finished run besides each role's return value —
+        e.g. the fidelity of the state the roles now share (an observation by the
+        experimenter). None by default."""
+        return None
+
 
 @dataclass
 class AppResult:
