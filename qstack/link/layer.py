@@ -98,9 +98,8 @@ class Link:
     """A heralded link between ``node_a`` and ``node_b`` with ``positions`` position pairs.
 
     ``base_model`` carries the hardware (η per arm, dark counts, cycle time); requests refine
-    it (``α`` for single click). ``raw_state`` optionally replaces nothing — it post-processes
-    the heralded state with an extra channel (e.g. a depolarising "raw fidelity" of the
-    emitters) given as a function of the 4×4 state.
+    it (``α`` for single click). ``raw_fidelity`` depolarises every heralded state so that a
+    perfect pair would have that fidelity (emitter imperfections).
     """
 
     def __init__(
@@ -115,7 +114,7 @@ class Link:
         delay_b: float,
         rng: np.random.Generator,
         fixed_alpha: float | None = None,
-        raw_channel: Callable[[np.ndarray], np.ndarray] | None = None,
+        raw_fidelity: float = 1.0,
     ) -> None:
         self.name = name
         self.a, self.b = node_a, node_b
@@ -125,7 +124,10 @@ class Link:
         self.delay_a, self.delay_b = delay_a, delay_b
         self.rng = rng
         self.fixed_alpha = fixed_alpha
-        self.raw_channel = raw_channel
+        if not 0.25 <= raw_fidelity <= 1.0:
+            raise ValueError(f"raw_fidelity must be in [0.25, 1], got {raw_fidelity}")
+        #: Werner parameter of the emitters' raw-fidelity depolarisation (1: none)
+        self.raw_w = (4.0 * raw_fidelity - 1.0) / 3.0
         self.sim = node_a.sim
         self.pos_a = node_a.reserve_positions(name, positions)
         self.pos_b = node_b.reserve_positions(name, positions)
@@ -145,7 +147,7 @@ class Link:
     def model_for(self, min_fidelity: float) -> HeraldingModel | None:
         """The heralding model that meets ``min_fidelity`` at the highest rate, or None."""
         m = self.base_model
-        w = self._raw_w()
+        w = self.raw_w
         # The raw channel depolarises: F_out = w·F + (1 − w)/4, so the heralded state needs
         # F ≥ (F_min − (1 − w)/4)/w.
         heralded_min = (min_fidelity - (1 - w) / 4) / w
@@ -166,15 +168,12 @@ class Link:
             return None
         return m
 
-    def _raw_w(self) -> float:
-        """Werner parameter of the raw-fidelity channel (1 when there is none)."""
-        if self.raw_channel is None:
-            return 1.0
-        from qstack.quantum.states import BELL_KETS_NP
-
-        b = BELL_KETS_NP[2]
-        f = float(np.real(b.conj() @ self.raw_channel(np.outer(b, b.conj())) @ b))
-        return (4 * f - 1) / 3
+    def _depolarise(self, rho: np.ndarray) -> np.ndarray:
+        """The emitters' raw-fidelity channel: ``ρ → wρ + (1 − w)I/4`` (SeQUeNCe's
+        ``raw_fidelity``: a perfect pair comes out Werner with that fidelity)."""
+        if self.raw_w == 1.0:
+            return rho
+        return self.raw_w * rho + (1.0 - self.raw_w) / 4.0 * np.eye(4)
 
     def bell_coefficients(self, bell_index: int) -> list[float]:
         """Expected Bell coefficients of a heralded pair announced as ``bell_index`` (from the
@@ -186,8 +185,7 @@ class Link:
         for k, state in model.outcomes():
             if k == bell_index:
                 rho = state / float(np.trace(state).real)
-                if self.raw_channel is not None:
-                    rho = self.raw_channel(rho)
+                rho = self._depolarise(rho)
                 return [float(np.real(b.conj() @ rho @ b)) for b in BELL_KETS_NP]
         raise ValueError(f"bell_index {bell_index} is not a heralded outcome of link {self.name}")
 
@@ -270,8 +268,7 @@ class Link:
             outs = []
             for (bell, state), p in zip(model.outcomes(), (p0, p1), strict=True):
                 rho = (state / p).astype(complex)
-                if self.raw_channel is not None:
-                    rho = self.raw_channel(rho)
+                rho = self._depolarise(rho)
                 rho.setflags(write=False)
                 outs.append((bell, rho))
             cached = self._states[model] = (p0 / (p0 + p1), outs[0], outs[1])

@@ -156,9 +156,8 @@ class QuantumNetwork:
         connect(station, a.classical, da)
         connect(station, b.classical, db)
         self.stations[name] = station
-        raw = _raw_channel(min(getattr(ha, "raw_fidelity", 1.0), getattr(hb, "raw_fidelity", 1.0)))
         link = Link(name, a, b, station, model, spec.memory_positions or ha.memory_positions, da, db,
-                    self.sim.rng(name, "heralding"), spec.alpha, raw)
+                    self.sim.rng(name, "heralding"), spec.alpha, min(ha.raw_fidelity, hb.raw_fidelity))
         self.links[name] = link
         a.links[b.name] = link
         b.links[a.name] = link
@@ -349,17 +348,3 @@ def expected_parity(frame: int, basis: str) -> int:
     """
     x, z = frame >> 1, frame & 1
     return {"Z": x, "X": z, "Y": 1 ^ x ^ z}[basis]
-
-
-def _raw_channel(raw_fidelity: float) -> Callable[[np.ndarray], np.ndarray] | None:
-    """Depolarise a heralded state so that a perfect pair would have ``raw_fidelity``
-    (emitter imperfections, as SeQUeNCe's ``raw_fidelity``)."""
-    if raw_fidelity >= 1.0:
-        return None
-    w = (4 * raw_fidelity - 1) / 3
-    mixed = np.eye(4, dtype=complex) / 4
-
-    def apply(rho: np.ndarray) -> np.ndarray:
-        return w * rho + (1 - w) * mixed
-
-    return apply
