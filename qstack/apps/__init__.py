@@ -26,6 +26,11 @@ APPLICATIONS: dict[str, str] = {
     "nonlocal-cnot": "qstack.apps.distributed:NonlocalCNOT",
     "distributed-deutsch-jozsa": "qstack.apps.distributed:DistributedDeutschJozsa",
     "distillation": "qstack.apps.distillation:Distillation",
+    "bb84": "qstack.apps.bb84:BB84",
+    "bbm92": "qstack.apps.bb84:BBM92",
+    "trusted_relay": "qstack.apps.trusted_relay:TrustedRelay",
+    "micius_relay": "qstack.apps.trusted_relay:MiciusRelay",
+    "secure_message": "qstack.apps.secure_message:SecureMessage",
 }
 
 

@@ -275,10 +275,15 @@ def run_app(
         for role in app.roles:
             need = app.stage_of(role)
             node = assignment[role]
-            peers = [assignment[r] for r in app.roles if r != role and assignment[r] != node]
-            reached = report.for_node(node, peers) if peers else report.stage
+            if need <= Stage.TRUSTED_REPEATER:
+                continue  # stage 0 is reached by every connected network
+            end_nodes = set(report.end_nodes)
+            peers = [assignment[r] for r in app.roles
+                     if r != role and assignment[r] != node and assignment[r] in end_nodes]
+            # A role on a repeater node (e.g. a trusted node) is judged by the whole network.
+            reached = report.for_node(node, peers) if peers and node in end_nodes else report.stage
             if reached < need:
-                sides = [(node, p) for p in peers] or None
+                sides = [(node, p) for p in peers] if node in end_nodes and peers else None
                 raise StageError(app.name, need, reached, report.missing_for(need, sides), role=role,
                                  network=getattr(scenario.simulation, "name", None), nodes=[node, *peers])
     wall0 = time.perf_counter()
