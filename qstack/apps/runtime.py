@@ -61,15 +61,18 @@ class Application:
     """Base class of qstack applications (see the module docstring for an example).
 
     Class attributes: ``name``; ``stage`` (minimum :class:`Stage` of the network);
-    ``roles`` (role names, each an ``async def role(self, ctx)`` method); ``role_stages``
-    (optional per-role stages, overriding ``stage``); ``qubits`` (memory qubits a role needs
-    at once).
+    ``roles`` (role names, each an ``async def role(self, ctx)`` method — the peers an
+    application needs); ``role_stages`` (optional per-role stages, overriding ``stage``);
+    ``qubits`` (memory qubits a role holds at once; a node with fewer memory positions is
+    refused before the run).
     """
 
     name: ClassVar[str] = "app"
     stage: ClassVar[Stage] = Stage.TRUSTED_REPEATER
     roles: ClassVar[Sequence[str]] = ()
     role_stages: ClassVar[Mapping[str, Stage]] = {}
+    #: memory qubits a role holds at once (checked against its node's memory positions)
+    qubits: ClassVar[int] = 1
 
     def stage_of(self, role: str) -> Stage:
         """The stage ``role`` needs."""
@@ -268,6 +271,16 @@ def run_app(
     unknown = {n for n in assignment.values()} - {n.name for n in scenario.nodes}
     if unknown:
         raise ValueError(f"assignment names nodes not in the scenario: {sorted(unknown)}")
+    positions: dict[str, int] = {}
+    for link in scenario.links:
+        for end, count in zip((link.a, link.b), scenario.link_memory_positions(link), strict=True):
+            positions[end] = positions.get(end, 0) + count
+    for role in app.roles:
+        node = assignment[role]
+        need = app.qubits if app.stage_of(role) >= Stage.QUANTUM_MEMORY else 0
+        if positions.get(node, 0) < need:
+            raise ValueError(f"app {app.name!r} (role {role!r}) holds {need} qubits at once but node {node!r} "
+                             f"has {positions.get(node, 0)} memory positions")
     if check_stage:
         from qstack.stages import network_stage
 

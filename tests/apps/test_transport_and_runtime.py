@@ -174,3 +174,15 @@ def test_measured_pairs_in_random_angle_bases_reach_the_werner_chsh_value():
     se = math.sqrt(sum((1 - (w * math.cos(math.pi / 4)) ** 2) / counts[i, j] for i in range(2) for j in range(2)))
     assert abs(s - 2 * math.sqrt(2) * w) < 4 * se
     assert counts.min() > n / 4 - 4 * math.sqrt(n * 3 / 16)  # each basis pair drawn ~n/4 times
+
+
+class _Greedy(_KeepPair):
+    name = "greedy"
+    qubits = 25
+
+
+def test_an_application_needing_more_qubits_than_a_node_has_is_refused():
+    """An application declares the memory qubits a role holds at once; an end node with 10
+    memory positions cannot run a role needing 25 — refused before the run, naming both."""
+    with pytest.raises(ValueError, match="25 qubits.*10 memory positions"):
+        run_app(_Greedy(), _chain(), {"alice": "n0", "bob": "n2"})
