@@ -268,17 +268,42 @@ class QuantumNetwork:
         self.last_delivery.outcomes = (m_head, m_tail)
         self.last_delivery.bases = (i, j)
 
+    def estimated_fidelity(self, route: list[str], age: float) -> float:
+        """What the end nodes can estimate of a pair's fidelity from what they know: the links'
+        heralded states combined by the swap rule (``expected_coefficients``), then their own
+        memories' dephasing for the pair's ``age``. For Werner parameter ``w`` and coherence
+        factors ``c_a, c_b`` this is exactly ``1/4 + w(1 + 2 c_a c_b)/4`` (depolarising
+        memories: ``1/4 + 3w e^{−t/T_a − t/T_b}/4``); storage at repeaters is not counted."""
+        f0 = self._route_coefficients(route)[0]
+        w = (4.0 * f0 - 1.0) / 3.0
+        head, tail = self.nodes[route[0]].memory, self.nodes[route[-1]].memory
+        if head.depolarizing_time is not None or tail.depolarizing_time is not None:
+            decay = math.exp(-age * (head._rate1 + tail._rate1))  # noqa: SLF001 - the memories' own rates
+            return 0.25 + 0.75 * w * decay
+        c = math.exp(-age * (1.0 / head.t2 + 1.0 / tail.t2))
+        return 0.25 + w * (1.0 + 2.0 * c) / 4.0
+
+    def below_floor(self, flow: Flow, age: float) -> bool:
+        """A transport flow with a fidelity floor refuses pairs whose estimate fell below it
+        (the flow then goes on and delivers another: retry)."""
+        consumer = self.consumers.get(flow.flow_id)
+        floor = consumer.fidelity_floor(flow.flow_id) if consumer is not None else 0.0
+        return floor > 0.0 and self.estimated_fidelity(flow.route, age) < floor
+
     def expected_coefficients(self, flow: Flow) -> list[float]:
         """Expected Bell coefficients of an end-to-end pair of ``flow`` (in its announced frame):
         the links' heralded states combined by the swap rule, ignoring memory decoherence."""
+        return self._route_coefficients(flow.route)
+
+    def _route_coefficients(self, route: list[str]) -> list[float]:
         from qstack.quantum import theory
 
-        route = flow.route
         c = None
         for a, b in zip(route, route[1:], strict=False):
             link = self.nodes[a].links[b]
-            lc = link.bell_coefficients(link.base_model.outcomes()[0][0])
-            lc = [lc[i ^ link.base_model.outcomes()[0][0]] for i in range(4)]
+            bell = link.base_model.outcomes()[0][0]
+            lc = link.bell_coefficients(bell)
+            lc = [lc[i ^ bell] for i in range(4)]
             c = lc if c is None else list(theory.bell_diagonal_swap(c, lc))
         return c  # type: ignore[return-value]
 

@@ -449,11 +449,12 @@ class QuantumNode:
         now = self.sim.now
         age = now - min(track.created, pair.created)
         enough = flow.num_pairs and flow.delivered >= flow.num_pairs
-        if age > flow.cutoff or enough:
+        too_weak = self.network.below_floor(flow, age)
+        if age > flow.cutoff or enough or too_weak:
             self._drop(self.network.links[pair.link], pair)
-            self.send(flow.route[0], network_pb2.ExpireNotice(
-                flow_id=flow.flow_id, pair=track.head_pair,
-                reason="cut-off at delivery" if age > flow.cutoff else "request complete"))
+            reason = "cut-off at delivery" if age > flow.cutoff else "request complete" if enough else "below floor"
+            self.send(flow.route[0], network_pb2.ExpireNotice(flow_id=flow.flow_id, pair=track.head_pair,
+                                                              reason=reason))
             return
         pair.far_key = head_key
         pair.e2e_frame = track.frame

@@ -114,6 +114,14 @@ class Transport:
         """Set up a flow from ``creator``'s node to ``receiver``'s for ``number`` pairs."""
         from qstack.scenario import RequestSpec
 
+        if min_fidelity > 0.0 and basis is None:
+            route = self.network.route(self.node_of[creator], self.node_of[receiver])
+            fresh = self.network.estimated_fidelity(route, 0.0)
+            if fresh < min_fidelity:
+                raise ValueError(
+                    f"min_fidelity {min_fidelity:g} cannot be met between {creator!r} and {receiver!r}: "
+                    f"pairs on route {'–'.join(route)} are expected at fidelity {fresh:.4f} when fresh"
+                )
         spec = RequestSpec(
             source=self.node_of[creator], destination=self.node_of[receiver], pairs=number,
             min_fidelity=min_fidelity, type="keep" if basis is None else "measure", basis=basis,
@@ -122,6 +130,12 @@ class Transport:
         self._flows[result.flow_id] = _Request(creator, receiver, number, min_fidelity, basis, bases,
                                                creator_at_once)
         self.network.consumers[result.flow_id] = self
+
+    def fidelity_floor(self, flow_id: int) -> float:
+        """The kept pairs' fidelity floor of a flow (0: none). Pairs estimated below it at
+        delivery are dropped and the flow delivers another (retry)."""
+        req = self._flows.get(flow_id)
+        return req.min_fidelity if req is not None and req.basis is None else 0.0
 
     def creator_measures_at_once(self, flow_id: int) -> bool:
         """Whether the creator uses its half the moment it is heralded (stores nothing)."""
@@ -199,7 +213,12 @@ class EPRSocket:
         self.peer = peer
 
     async def create_keep(self, number: int = 1, min_fidelity: float = 0.0, timeout: float | None = None) -> list:
-        """Create ``number`` pairs with ``peer`` and keep this side's qubits (needs stage 3)."""
+        """Create ``number`` pairs with ``peer`` and keep this side's qubits (needs stage 3).
+
+        ``min_fidelity`` is a floor: the links get a fidelity budget, a pair whose estimated
+        fidelity (links and the end memories' decay over its age) is below the floor at
+        delivery is dropped and another made, and a floor that even fresh pairs cannot reach
+        is refused at once with a ValueError."""
         self.ctx._require_keep("create_keep")
         return await self._create(number, min_fidelity, None, timeout)
 

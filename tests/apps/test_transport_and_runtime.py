@@ -186,3 +186,62 @@ def test_an_application_needing_more_qubits_than_a_node_has_is_refused():
     memory positions cannot run a role needing 25 — refused before the run, naming both."""
     with pytest.raises(ValueError, match="25 qubits.*10 memory positions"):
         run_app(_Greedy(), _chain(), {"alice": "n0", "bob": "n2"})
+
+
+class _KeepMany(Application):
+    name = "keep-many"
+    stage = Stage.QUANTUM_MEMORY
+    roles = ("alice", "bob")
+
+    def __init__(self, n: int, floor: float):
+        self.n, self.floor = n, floor
+
+    async def alice(self, ctx):
+        sock = ctx.epr_socket("bob")
+        for _ in range(self.n):
+            (q,) = await sock.create_keep(1, min_fidelity=self.floor)
+            ctx.measure(q)
+        return True
+
+    async def bob(self, ctx):
+        sock = ctx.epr_socket("alice")
+        for _ in range(self.n):
+            (q,) = await sock.recv_keep(1)
+            ctx.measure(q)
+        return True
+
+
+def _floor_chain():
+    d = linear_chain(3, seed=8, raw_fidelity=0.95, t2="inf", memory_positions=2)
+    d["hardware"]["end"] = {**d["hardware"]["default"], "t2": "5 ms"}
+    for node in d["nodes"]:
+        if node["role"] == "end":
+            node["hardware"] = "end"
+    return load_scenario(d)
+
+
+def test_a_fidelity_floor_drops_decayed_pairs_and_retries():
+    """A kept pair's fidelity as the end nodes estimate it — Werner links combined by the swap
+    rule, then dephasing of both end qubits over the pair's age, 1/4 + w(1 + 2c_a c_b)/4 — must
+    reach the floor; pairs below it are dropped and the flow makes another. The estimate counts
+    each end qubit's storage from the older link pair's emission, so it never exceeds the truth:
+    every pair the applications received has a fidelity (read from the state) at the floor or
+    above, and some pairs were dropped on the way."""
+    floor = 0.86  # fresh pairs: werner_swap(0.95, 0.95) = 0.9033; older ones decay below
+    free = run_app(_KeepMany(30, 0.0), _floor_chain(), {"alice": "n0", "bob": "n2"})
+    r = run_app(_KeepMany(30, floor), _floor_chain(), {"alice": "n0", "bob": "n2"})
+
+    def received(result):
+        return [d.fidelity for f in result.network.flows.values() for d in f.deliveries]
+
+    assert min(received(free)) < floor  # without the floor, decayed pairs do reach the apps
+    assert len(received(r)) == 30 and min(received(r)) >= floor - 1e-12
+    generated = [x.network.links["n0-n1"].pairs_generated for x in (free, r)]
+    assert generated[1] > 2 * generated[0]  # the dropped pairs were made again
+
+
+def test_an_unreachable_fidelity_floor_is_refused_at_once():
+    """A floor above what even a fresh pair reaches (here 0.95 > 0.9033) is refused with a
+    ValueError naming the route and the expected fidelity, instead of waiting forever."""
+    with pytest.raises(ValueError, match="cannot be met.*0.9033"):
+        run_app(_KeepMany(1, 0.95), _floor_chain(), {"alice": "n0", "bob": "n2"})
