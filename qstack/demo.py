@@ -11,6 +11,9 @@ processors with gate and readout noise. On the deterministic kernel:
    Bob applies the correction on arrival (end-to-end fidelity reported);
 4. Alice teleports ``|+⟩`` to Bob and Bob corrects on arrival of her outcome.
 
+The classical messages (the swap's and the teleportation's Bell outcomes) are protobuf
+``SwapRecord`` and ``TeleportRecord`` envelopes, as everywhere in qstack.
+
 Every figure is computed from the density matrices. The same seed gives the same numbers.
 
 >>> result = run_demo(seed=1)
@@ -30,6 +33,7 @@ from qstack.physical.detectors import Detector
 from qstack.physical.fibre import Fibre
 from qstack.physical.heralding import HeraldingModel
 from qstack.physical.memory import QuantumMemory
+from qstack.proto import SwapRecord, TeleportRecord, decode, encode
 from qstack.quantum import (
     CORRECTIONS,
     GateNoise,
@@ -96,6 +100,8 @@ def run_demo(seed: int = 1, params: DemoParameters | None = None) -> dict[str, A
             memory[right].store(b, sim.now, since=emitted),
             sim.now,
         )
+        pa, pb, _ = links[f"{left}-{right}"]
+        a, b = memory[left].peek(pa, sim.now), memory[right].peek(pb, sim.now)  # decay while heralding
         out.setdefault("heralded_fidelity", fidelity(state_of([a, b]), phi_plus))
         out[f"attempts_{left}_{right}"] = pair.attempts
 
@@ -115,12 +121,14 @@ def run_demo(seed: int = 1, params: DemoParameters | None = None) -> dict[str, A
         out["storage_time"] = abs(t_a - t_b)
         k = entanglement_swap(qa, q1, q2, qb, sim.rng("repeater", "swap"), p.gate_noise, correct=False)
         out["swap_time"] = sim.now
+        record = SwapRecord(flow_id=1, outcome=k)
+        record.left.link, record.right.link = "alice-repeater", "repeater-bob"
         for peer in ("alice", "bob"):
-            nodes["repeater"].send(peer, b"S" + bytes([k]))
+            nodes["repeater"].send(peer, encode(record))
 
     async def alice() -> None:
-        _, msg = await nodes["alice"].receive()  # the swap is done: Alice shares a pair with Bob
-        k_swap = msg[1]
+        _, data = await nodes["alice"].receive()  # the swap is done: Alice shares a pair with Bob
+        k_swap = decode(data).outcome
         qa = memory["alice"].pop(links["alice-repeater"][0], sim.now)
         qb = memory["bob"].peek(links["repeater-bob"][1], sim.now)
         # Bob keeps the swap's Pauli frame instead of correcting, so the pair is β_k for outcome k.
@@ -129,14 +137,16 @@ def run_demo(seed: int = 1, params: DemoParameters | None = None) -> dict[str, A
         source = create_qubits(1)[0]
         operate([source], gates.H)  # |+⟩
         k = bell_state_measurement(source, qa, sim.rng("alice", "teleport"), p.gate_noise)
-        nodes["alice"].send("bob", b"T" + bytes([k]))
+        nodes["alice"].send("bob", encode(TeleportRecord(session=1, from_role="alice", to_role="bob",
+                                                         transfer_id=1, outcome=k)))
 
     async def bob() -> None:
         frame: list[int] = []
         while True:
-            _, msg = await nodes["bob"].receive()
-            frame.append(msg[1])  # Pauli corrections commute up to a phase: apply them at the end
-            if msg[:1] == b"T":
+            _, data = await nodes["bob"].receive()
+            msg = decode(data)
+            frame.append(msg.outcome)  # Pauli corrections commute up to a phase: apply them at the end
+            if isinstance(msg, TeleportRecord):
                 qb = memory["bob"].pop(links["repeater-bob"][1], sim.now)
                 for k in frame:
                     operate([qb], CORRECTIONS[k])
