@@ -187,7 +187,7 @@ class _Star(Application):
         return q
 
     async def leaf(self, index: int, ctx: RoleContext) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define what a leaf does with its GHZ qubit (leaf())")
 
 
 class GHZ(_Star):

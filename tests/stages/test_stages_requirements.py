@@ -48,8 +48,8 @@ def test_stage_error_names_app_role_both_stages_and_missing_capability(stage2_ch
 def test_require_passes_at_or_below_the_reached_stage(stage2_chain):
     """require() is silent when the network reaches the stage needed (or more)."""
     for stage in (Stage.TRUSTED_REPEATER, Stage.PREPARE_AND_MEASURE, Stage.ENTANGLEMENT_DISTRIBUTION):
-        require("bbm92", stage, stage2_chain)
-        require("bbm92", int(stage), stage2_chain, nodes=["n0", "n2"])
+        assert require("bbm92", stage, stage2_chain) is None
+        assert require("bbm92", int(stage), stage2_chain, nodes=["n0", "n2"]) is None
 
 
 def test_network_level_refusal_lists_every_missing_end_node(stage2_chain):
