@@ -104,10 +104,9 @@ class _Session:
         self.id = session
         self.transport = Transport(network, session, nodes_of_roles)
         self.inboxes: dict[tuple[str, str], Mailbox] = {}
-        self.any_inbox: dict[str, Mailbox] = {}
 
-    def inbox(self, to_role: str, from_role: str | None) -> Mailbox:
-        key = (to_role, from_role or "*")
+    def inbox(self, to_role: str, from_role: str) -> Mailbox:
+        key = (to_role, from_role)
         if key not in self.inboxes:
             self.inboxes[key] = Mailbox(self.network.sim)
         return self.inboxes[key]
@@ -116,11 +115,7 @@ class _Session:
         if isinstance(msg, TeleportRecord):
             self.transport.record_teleport(msg.from_role, msg.to_role, msg.outcome)
             return
-        specific = (msg.to_role, msg.from_role)
-        if specific in self.inboxes and not self.inboxes.get((msg.to_role, "*")):
-            self.inboxes[specific].put(msg.payload)
-        else:
-            self.inbox(msg.to_role, msg.from_role).put(msg.payload)
+        self.inbox(msg.to_role, msg.from_role).put(msg.payload)
 
 
 class RoleContext:

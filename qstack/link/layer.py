@@ -32,7 +32,6 @@ memory from their emission time (lazily).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -64,7 +63,6 @@ class LinkRequest:
     deadline: float
     model: HeraldingModel
     delivered: int = 0
-    on_pair: Callable[[str, LinkPair], Any] | None = None
 
 
 @dataclass(slots=True)

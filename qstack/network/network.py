@@ -228,14 +228,14 @@ class QuantumNetwork:
                     self.nodes[name].teardown(flow_id, reason)
                     break
 
-    def measure_delivered(self, flow: Flow, tail: QuantumNode, pair: LinkPair) -> None:
+    def measure_delivered(self, flow: Flow, tail: QuantumNode, pair: LinkPair, delivery: Delivery) -> None:
         """CREATE_MEASURE flows: both ends measure their qubits of the just-delivered pair in the
         flow's basis (with their readout noise); the outcomes join the Delivery."""
         from qstack.quantum.core import measure
 
         head = self.nodes[flow.route[0]]
         head_flow = head.flows.get(flow.flow_id)
-        key = self.last_delivery.head_pair
+        key = delivery.head_pair
         head_pair = head_flow.ends.get(key) if head_flow is not None else None
         if head_pair is None or not head_pair.qubit.alive or not pair.qubit.alive:
             return
@@ -251,22 +251,22 @@ class QuantumNetwork:
             basis = flow.measure_basis
             m_head = measure(hq, basis, head.rng, head.memory.gate_noise)
             m_tail = measure(tq, basis, tail.rng, tail.memory.gate_noise)
-            self.last_delivery.outcomes = (m_head, m_tail)
+            delivery.outcomes = (m_head, m_tail)
             return
         # Each side measures in a basis of its own list, drawn by its own device; the tail
         # first applies the announced frame's correction so the outcomes follow Φ⁺.
         from qstack.quantum.core import operate
         from qstack.quantum.operations import CORRECTIONS
 
-        if self.last_delivery.frame:
-            operate([tq], CORRECTIONS[self.last_delivery.frame])
+        if delivery.frame:
+            operate([tq], CORRECTIONS[delivery.frame])
         head_bases, tail_bases = bases
         i = int(head.rng.integers(len(head_bases))) if len(head_bases) > 1 else 0
         j = int(tail.rng.integers(len(tail_bases))) if len(tail_bases) > 1 else 0
         m_head = measure(hq, basis_kets(head_bases[i]), head.rng, head.memory.gate_noise)
         m_tail = measure(tq, basis_kets(tail_bases[j]), tail.rng, tail.memory.gate_noise)
-        self.last_delivery.outcomes = (m_head, m_tail)
-        self.last_delivery.bases = (i, j)
+        delivery.outcomes = (m_head, m_tail)
+        delivery.bases = (i, j)
 
     def estimated_fidelity(self, route: list[str], age: float) -> float:
         """What the end nodes can estimate of a pair's fidelity from what they know: the links'
@@ -314,7 +314,7 @@ class QuantumNetwork:
     # ------------------------------------------------------------------ delivery (observation)
 
     def deliver(self, flow: Flow, tail: QuantumNode, pair: LinkPair, head_key: tuple[str, int], frame: int,
-                age: float) -> None:
+                age: float) -> Delivery:
         """The tail delivers an end-to-end pair; measure its fidelity from the state."""
         now = self.sim.now
         head = self.nodes[flow.route[0]]
@@ -337,11 +337,11 @@ class QuantumNetwork:
             i, j = _BELL_SUPPORT[frame]
             fid = 0.5 * (rho[i, i].real + rho[j, j].real + _BELL_SIGN[frame] * 2.0 * rho[i, j].real)
         d = Delivery(flow.flow_id, now, frame, fid, age, head_key, (pair.link, pair.seq))
-        self.last_delivery = d
         result = self.flows[flow.flow_id]
         result.deliveries.append(d)
         if self.on_delivery is not None:
             self.on_delivery(result, d)
+        return d
 
 
 def basis_kets(basis: str | float) -> str | list:

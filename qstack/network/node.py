@@ -474,11 +474,11 @@ class QuantumNode:
         """The tail hands an end-to-end pair to its application (observed, then consumed)."""
         age = self.sim.now - pair.created
         frame = 0 if (flow.purification is not None and flow.purification.scope == "end_to_end") else pair.e2e_frame
-        self.network.deliver(flow, self, pair, pair.far_key, frame, age)
+        delivery = self.network.deliver(flow, self, pair, pair.far_key, frame, age)
         if flow.measure_basis is not None:
-            self.network.measure_delivered(flow, self, pair)
+            self.network.measure_delivered(flow, self, pair, delivery)
         consumer = self.network.consumers.get(flow.flow_id)
-        if consumer is not None and consumer.tail_ready(self, flow, pair, self.network.last_delivery):
+        if consumer is not None and consumer.tail_ready(self, flow, pair, delivery):
             if flow.measure_basis is not None:
                 self._release(self.network.links[pair.link], pair)
         else:

@@ -69,7 +69,7 @@ def _run(scenario: Any, progress: bool | Callable[[float, float], Any], wall0: f
                 for i in range(1, steps + 1):
                     sim.run(until=end * i / steps)
                     report(sim.now, end)
-                    if not sim.next_event_time:
+                    if sim.next_event_time is None:
                         break
                 if progress is True:
                     sys.stderr.write("\n")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from qstack.quantum import kernels
 from qstack.quantum.core import Qubit, _group_of
-from qstack.quantum.noise import GateNoise, depolarizing_superop, t1t2_superop
+from qstack.quantum.noise import GateNoise
 
 __all__ = ["QuantumMemory", "MemoryFullError"]
 
@@ -81,14 +81,6 @@ class QuantumMemory:
     def ideal(self) -> bool:
         """True when stored qubits do not decay."""
         return self.depolarizing_time is None and math.isinf(self.t1) and math.isinf(self.t2)
-
-    def superop(self, duration: float):
-        """The one-qubit superoperator of storing for ``duration`` seconds (None if ideal)."""
-        if self.ideal or duration == 0.0:
-            return None
-        if self.depolarizing_time is not None:
-            return depolarizing_superop(-math.expm1(-duration / self.depolarizing_time))
-        return t1t2_superop(duration, self.t1, self.t2)
 
     @property
     def free_positions(self) -> list[int]:
