@@ -330,6 +330,41 @@ def _text() -> _Rule:
     return _Rule("a string", convert)
 
 
+def _plugin(kind: str, what: str, builtins: Sequence[str] = (), lazy_names: bool = False) -> _Rule:
+    """A plug-in chosen by name (``"asap"``, ``"pkg.module:Name"``) or by a table with a
+    ``name`` and parameters (``{ name = "threshold", min_fidelity = 0.93 }``)."""
+
+    def convert(value: object) -> object:
+        from qstack.registry import PluginError, plugin_spec
+
+        if not isinstance(value, (str, Mapping)):
+            raise _Invalid
+        if lazy_names and isinstance(value, str):
+            if _NAME.fullmatch(value) or ":" in value:
+                return value  # checked against the registry when the scenario is complete
+            raise _Invalid
+        try:
+            return plugin_spec(kind, value)
+        except PluginError as exc:
+            raise _Invalid(str(exc)) from None
+
+    shown = ", ".join(_show(b) for b in builtins)
+    return _Rule(f"a {what} name: one of {shown} (or another registered one), or a table "
+                 "{ name = …, <parameters> }", convert)
+
+
+def _cutoff() -> _Rule:
+    time_rule = _quantity("time", low_inclusive=False, example='"1.3 s"')
+    plugin = _plugin("cutoff", "cut-off policy", ("fixed", "fidelity", "none"))
+
+    def convert(value: object) -> object:
+        if isinstance(value, Mapping):
+            return plugin.convert(value)
+        return time_rule.convert(value)
+
+    return _Rule(f'a time > 0 s like "1.3 s", or {plugin.allowed}', convert)
+
+
 def _instance(cls: type, what: str) -> _Rule:
     def convert(value: object) -> object:
         if isinstance(value, cls):
@@ -440,7 +475,8 @@ class _Spec:
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
             if value is not None:
-                out[f.name] = value._as_dict() if isinstance(value, _Spec) else value
+                out[f.name] = value._as_dict() if isinstance(value, _Spec) else (
+                    dict(value) if isinstance(value, Mapping) else value)
         return out
 
 
@@ -485,7 +521,11 @@ class HardwareSpec(_Spec):
       (default 0): the detectors of the heralding stations on the node's links;
     * ``raw_fidelity`` in [0.25, 1] (default 1): emitter imperfection — each heralded pair is
       depolarised so that an otherwise perfect pair would have this fidelity (SeQUeNCe's
-      ``raw_fidelity``); the lower of a link's two ends applies.
+      ``raw_fidelity``); the lower of a link's two ends applies;
+    * ``memory_noise``: a memory noise model plug-in (:data:`qstack.physical.memory.MEMORY_NOISE`,
+      e.g. ``{ name = "mypkg.noise:Drift", rate = 3.0 }``) instead of ``t1``/``t2``/
+      ``depolarizing_time``; the stage report and the fidelity floors read its
+      ``coherence_time()`` and Pauli twirl.
 
     >>> hw = HardwareSpec("default", memory_positions=10, attempt_rate="2 kHz", t2="1.3 s")
     >>> hw.attempt_rate, hw.t1, hw.t2
@@ -505,6 +545,7 @@ class HardwareSpec(_Spec):
     detector_efficiency: float = 1.0
     dark_count_probability: float = 0.0
     raw_fidelity: float = 1.0
+    memory_noise: Any = None
 
     _RULES: ClassVar[Mapping[str, _Rule]] = {
         "name": _name("a profile name"),
@@ -520,6 +561,7 @@ class HardwareSpec(_Spec):
         "detector_efficiency": _number(0.0, 1.0),
         "dark_count_probability": _number(0.0, 1.0, high_inclusive=False),
         "raw_fidelity": _number(0.25, 1.0),
+        "memory_noise": _plugin("memory_noise", "memory noise model", ("t1t2", "depolarizing")),
     }
 
     @staticmethod
@@ -535,6 +577,16 @@ class HardwareSpec(_Spec):
                     f"must be left out when {finite[0]} is finite ({finite[0]} = {entry.shown(finite[0])}): "
                     "give either t1/t2 or depolarizing_time",
                 )
+
+    def memory_model(self) -> Any:
+        """The profile's memory noise model (:class:`qstack.physical.memory.MemoryNoise`).
+
+        >>> HardwareSpec("hw", 1, 1e3, t2="2 s").memory_model().coherence_time()
+        2.0
+        """
+        from qstack.physical.memory import memory_noise_from
+
+        return memory_noise_from(self.t1, self.t2, self.depolarizing_time, self.memory_noise)
 
     @property
     def gate_noise(self) -> GateNoise:
@@ -613,7 +665,7 @@ class LinkSpec(_Spec):
         "attenuation": _quantity("attenuation"),
         "refractive_index": _number(1.0),
         "station_position": _number(0.0, 1.0, note=" (fraction of the length from a)"),
-        "scheme": _choice(*SCHEMES),
+        "scheme": _plugin("link_scheme", "link generation scheme", SCHEMES),
         "alpha": _number(0.0, 1.0, low_inclusive=False, high_inclusive=False),
         "phase_std": _quantity("angle"),
         "rounds": _choice("interleaved", "sequential"),
@@ -674,7 +726,7 @@ class PurificationSpec(_Spec):
     max_rounds: int = 3
 
     _RULES: ClassVar[Mapping[str, _Rule]] = {
-        "protocol": _choice(*PURIFICATION_PROTOCOLS),
+        "protocol": _plugin("purification", "purification policy", PURIFICATION_PROTOCOLS),
         "target_fidelity": _number(0.5, 1.0, low_inclusive=False),
         "scope": _choice(*PURIFICATION_SCOPES),
         "max_rounds": _integer(1),
@@ -683,24 +735,27 @@ class PurificationSpec(_Spec):
 
 @dataclass(frozen=True)
 class PolicySpec(_Spec):
-    """The ``[policies]`` table: ``routing`` (a registered name, default ``"shortest_path"``;
-    see :data:`ROUTING_POLICIES`), ``swapping`` (``"asap"``, the default, or ``"nested"``),
-    ``cutoff`` (s, > 0: pairs older than this are discarded; default none) and
-    ``purification`` (a :class:`PurificationSpec`; default none).
+    """The ``[policies]`` table; every entry is a plug-in chosen by name, by
+    ``"module:Name"`` or by a table ``{ name = …, <parameters> }``
+    (:mod:`qstack.network.policies`): ``routing`` (default ``"shortest_path"``), ``swapping``
+    (``"asap"``, the default, ``"nested"`` or ``{ name = "threshold", min_fidelity = … }``),
+    ``cutoff`` (a time in s — pairs older than this are discarded — or a cut-off table such as
+    ``{ name = "fidelity", min_fidelity = 0.8 }``; default none) and ``purification`` (a
+    :class:`PurificationSpec`; default none).
 
     >>> PolicySpec(cutoff="1.3 s").cutoff
     1.3
     """
 
-    routing: str = "shortest_path"
-    swapping: str = "asap"
-    cutoff: float | None = None
+    routing: Any = "shortest_path"
+    swapping: Any = "asap"
+    cutoff: Any = None
     purification: PurificationSpec | None = None
 
     _RULES: ClassVar[Mapping[str, _Rule]] = {
-        "routing": _name("a routing policy name"),
-        "swapping": _choice(*SWAPPING_POLICIES),
-        "cutoff": _quantity("time", low_inclusive=False, example='"1.3 s"'),
+        "routing": _plugin("routing", "routing policy", ("shortest_path", "fewest_hops"), lazy_names=True),
+        "swapping": _plugin("swapping", "swapping policy", ("asap", "nested", "threshold")),
+        "cutoff": _cutoff(),
         "purification": _instance(PurificationSpec, "a table [policies.purification]"),
     }
 
@@ -1129,7 +1184,9 @@ def _scenario_from_mapping(data: Mapping[Any, Any], registry: Sequence[str], sou
             purification = _read_entry(PurificationSpec, purification_raw, "policies.purification", errors)
         policies = _read_entry(PolicySpec, policies_raw, "policies", errors)
         routing = policies.get("routing") if policies is not None else None
-        if routing is not None and routing not in registry:
+        from qstack.network.policies import ROUTING
+
+        if isinstance(routing, str) and routing not in registry and routing not in ROUTING and ":" not in routing:
             hint = _did_you_mean(routing, registry)
             errors.append(
                 f"policies.routing: must be one of {', '.join(_show(r) for r in registry)} (registered routing "

@@ -448,11 +448,10 @@ class _Link:
 
 
 def _coherence(hardware: HardwareSpec) -> tuple[float, str]:
-    """(coherence time, which parameter set it): ``depolarizing_time`` if given, else ``t2``
-    (infinite by default; the scenario guarantees ``t2 <= 2·t1``, so T2 is the shorter scale)."""
-    if hardware.depolarizing_time is not None:
-        return hardware.depolarizing_time, "depolarizing_time"
-    return hardware.t2, "t2"
+    """(coherence time, what set it), asked of the profile's memory noise model — so a custom
+    model (``memory_noise = "mypkg:MyNoise"``) sets the stage through its ``coherence_time()``."""
+    model = hardware.memory_model()
+    return float(model.coherence_time()), model.coherence_source()
 
 
 def _link_physics(scenario: Scenario, spec: LinkSpec) -> _Link:

@@ -48,9 +48,8 @@ from qstack.quantum.core import measure as _measure
 from qstack.quantum.core import state_of as _state_of
 from qstack.quantum.kernels import single_threaded_blas
 from qstack.quantum.operations import CORRECTIONS
-from qstack.sim import Mailbox
 from qstack.stages import Stage, StageError
-from qstack.transport.sockets import AppQubit, EPRSocket, Transport
+from qstack.transport.sockets import AppQubit, EPRSocket, TransportLayer
 
 __all__ = ["Application", "RoleContext", "AppResult", "run_app"]
 
@@ -97,25 +96,18 @@ class AppResult:
 
 
 class _Session:
-    """The runtime of one application run: message routing between roles."""
+    """One application run: the roles' nodes and each node's transport layer."""
 
-    def __init__(self, network: QuantumNetwork, session: int, nodes_of_roles: dict[str, str]):
-        self.network = network
+    def __init__(self, session: int, nodes_of_roles: dict[str, str]):
         self.id = session
-        self.transport = Transport(network, session, nodes_of_roles)
-        self.inboxes: dict[tuple[str, str], Mailbox] = {}
+        self.node_of = dict(nodes_of_roles)
+        self.transports: dict[str, TransportLayer] = {}
+        self.network: QuantumNetwork | None = None
 
-    def inbox(self, to_role: str, from_role: str) -> Mailbox:
-        key = (to_role, from_role)
-        if key not in self.inboxes:
-            self.inboxes[key] = Mailbox(self.network.sim)
-        return self.inboxes[key]
-
-    def receive(self, node: Any, src: str, msg: Any) -> None:
-        if isinstance(msg, TeleportRecord):
-            self.transport.record_teleport(msg.from_role, msg.to_role, msg.outcome)
-            return
-        self.inbox(msg.to_role, msg.from_role).put(msg.payload)
+    def transport_for(self, runtime: Any, network_layer: Any) -> TransportLayer:
+        t = TransportLayer(runtime, network_layer, self.id, self.node_of)
+        self.transports[runtime.node] = t
+        return t
 
 
 class RoleContext:
@@ -125,10 +117,11 @@ class RoleContext:
         self.session = session
         self.app = app
         self.role = role
-        self.node = session.network.nodes[node]
-        self.sim = session.network.sim
-        self.transport = session.transport
+        self.transport = session.transports[node]
+        self.node = self.transport  # the role's node: .name, .memory
+        self.sim = session.network.sim  # type: ignore[union-attr]
         self.rng = self.sim.rng(node, f"app:{app.name}:{role}")
+        self._local = 0
 
     # ------------------------------------------------------------------ time and messages
 
@@ -148,12 +141,12 @@ class RoleContext:
         peer = self.transport.node_of.get(to_role)
         if peer is None:
             raise ValueError(f"unknown role {to_role!r}; roles are {sorted(self.transport.node_of)}")
-        self.node.send(peer, AppMessage(session=self.session.id, from_role=self.role, to_role=to_role,
-                                        payload=bytes(payload)))
+        self.transport.rt.send(peer, AppMessage(session=self.session.id, from_role=self.role, to_role=to_role,
+                                                payload=bytes(payload)))
 
     async def recv(self, from_role: str, timeout: float | None = None) -> bytes:
         """The next payload from ``from_role`` (``Timeout`` after ``timeout`` seconds)."""
-        return await self.session.inbox(self.role, from_role).get(timeout=timeout)
+        return await self.transport.inbox(self.role, from_role).get(timeout=timeout)
 
     # ------------------------------------------------------------------ quantum
 
@@ -177,22 +170,42 @@ class RoleContext:
             )
 
     def qubit(self, state: qutip.Qobj | None = None) -> AppQubit:
-        """A fresh local qubit in ``|0⟩`` (or ``state``) of this node's processor."""
-        q = create_qubits(1, state)[0]
-        return AppQubit(self.node, q)
+        """A fresh local qubit in ``|0⟩`` (or ``state``) of this node's processor (a processor
+        qubit: it does not take a link's memory position and does not decohere)."""
+        return AppQubit(self.transport, create_qubits(1, state)[0])
+
+    def _check_positions(self, number: int, what: str) -> None:
+        """Fail fast when ``number`` kept pairs cannot fit this role's declared qubits."""
+        need = self.app.qubits
+        if number > max(need, 1) and number > self.transport.memory.num_positions:
+            raise ValueError(f"{what}({number}) by role {self.role!r} needs {number} memory positions at once but "
+                             f"node {self.transport.name!r} has {self.transport.memory.num_positions}")
+
+    async def gather(self, *aws: Any) -> list:
+        """Wait on several awaitables at once (e.g. two EPR sockets); results in order.
+
+        Each runs as its own process of the runtime; the first exception propagates."""
+        procs = [self.sim.spawn(_as_coro(a), name=f"{self.role}:gather{i}") for i, a in enumerate(aws)]
+        return [await p for p in procs]
+
+    def record(self, name: str, **data: Any) -> None:
+        """Report an application event to the run's recorder (:class:`qstack.recorder.AppEvent`)."""
+        from qstack.recorder import AppEvent
+
+        self.transport.rt.record(AppEvent(self.now, self.transport.name, self.app.name, name, data))
 
     def apply(self, gate: qutip.Qobj | np.ndarray, *qubits: AppQubit) -> None:
         """Apply a gate to this node's qubits, with the node's gate noise."""
         for q in qubits:
             if q.node is not self.node:
                 raise ValueError(f"role {self.role!r} on {self.node.name!r} cannot touch a qubit on {q.node.name!r}")
-        operate([q.touch() for q in qubits], gate, self.node.memory.gate_noise)
+        operate([q.touch() for q in qubits], gate, self.transport.memory.gate_noise)
 
     def measure(self, q: AppQubit, basis: str | Sequence[qutip.Qobj] = "Z") -> int:
         """Measure a qubit (node's readout noise); it is consumed and its memory freed."""
         if q.node is not self.node:
             raise ValueError(f"role {self.role!r} cannot measure a qubit on {q.node.name!r}")
-        m = _measure(q.touch(), basis, self.rng, self.node.memory.gate_noise)
+        m = _measure(q.touch(), basis, self.rng, self.transport.memory.gate_noise)
         q.release()
         return m
 
@@ -205,11 +218,11 @@ class RoleContext:
         """Teleport ``q`` to ``to_role`` (needs stage 3); returns the Bell outcome sent."""
         self._require_keep("send_qubit")
         (half,) = await self.epr_socket(to_role).create_keep(1, min_fidelity)
-        k = _bsm(q.touch(), half.touch(), self.rng, self.node.memory.gate_noise)
+        k = _bsm(q.touch(), half.touch(), self.rng, self.transport.memory.gate_noise)
         q.release()
         half.release()
         tid = self.transport.next_transfer_id(self.role, to_role)
-        self.node.send(self.transport.node_of[to_role], TeleportRecord(
+        self.transport.rt.send(self.transport.node_of[to_role], TeleportRecord(
             session=self.session.id, from_role=self.role, to_role=to_role, transfer_id=tid, outcome=k))
         return k
 
@@ -227,12 +240,12 @@ class RoleContext:
         socket = self.epr_socket(to_role)
         (half,) = await socket._create(1, min_fidelity, None, None, at_once=True)
         source = state.touch() if isinstance(state, AppQubit) else create_qubits(1, state)[0]
-        k = _bsm(source, half.qubit, self.rng, self.node.memory.gate_noise)  # at once: no storage
+        k = _bsm(source, half.qubit, self.rng, self.transport.memory.gate_noise)  # at once: no storage
         half.release()
         if isinstance(state, AppQubit):
             state.release()
         tid = self.transport.next_transfer_id(self.role, to_role)
-        self.node.send(self.transport.node_of[to_role], TeleportRecord(
+        self.transport.rt.send(self.transport.node_of[to_role], TeleportRecord(
             session=self.session.id, from_role=self.role, to_role=to_role, transfer_id=tid, outcome=k))
         return k
 
@@ -253,8 +266,12 @@ def run_app(
     *,
     until: float | None = None,
     check_stage: bool = True,
+    policies: Mapping[str, Any] | None = None,
+    recorder: Any = None,
 ) -> AppResult:
     """Run ``app`` on ``scenario``'s network with roles on the nodes of ``assignment``.
+
+    ``policies`` overrides the scenario's plug-ins by kind; ``recorder`` subscribes to events.
 
     The scenario's own requests are not run. Raises :class:`StageError` before anything runs
     when the network is below a role's stage; a role's exception propagates.
@@ -296,9 +313,9 @@ def run_app(
                                  network=getattr(scenario.simulation, "name", None), nodes=[node, *peers])
     wall0 = time.perf_counter()
     with single_threaded_blas():
-        network = QuantumNetwork(scenario)
-        session = _Session(network, next(_sessions), dict(assignment))
-        network.sessions[session.id] = session
+        session = _Session(next(_sessions), dict(assignment))
+        network = QuantumNetwork(scenario, policies=policies, upper=session.transport_for, recorder=recorder)
+        session.network = network
         procs, coros = {}, []
         for role in app.roles:
             ctx = RoleContext(session, app, role, assignment[role])
@@ -316,4 +333,8 @@ def run_app(
             raise RuntimeError(f"role {role!r} of {app.name!r} did not finish (simulated {network.sim.now:.6g} s)")
         results[role] = proc.result()
     return AppResult(results, network.sim.now, time.perf_counter() - wall0,
-                     {n: node.classical.stats.messages_sent for n, node in network.nodes.items()}, network)
+                     {n: rt.classical.stats.messages_sent for n, rt in network.runtimes.items()}, network)
+
+
+async def _as_coro(aw: Any) -> Any:
+    return await aw

@@ -1,65 +1,71 @@
-"""A quantum network built from a scenario: nodes, memories, heralded links, routing, flows.
+"""A quantum network built from a scenario, on the simulation runtime.
 
-The topology is a networkx graph whose edges carry the link objects and an expected cost
-(the mean time per heralded pair, ``cycle / p``) used by the default routing policy. Routing
-policies live in a registry (:func:`register_routing_policy`), like aioquic's congestion
-controls. Classical messages between any two nodes travel with the delay of the shortest
-fibre path between them (a classical network beside the quantum one); channels are opened on
-first use and their messages and bytes are counted.
+:class:`QuantumNetwork` wires one protocol stack per node — :class:`~qstack.link.protocol.LinkLayer`,
+:class:`~qstack.network.protocol.NetworkLayer` and an upper layer (an application's transport,
+or :class:`PairSink` for a scenario's own requests) — each on its own
+:class:`~qstack.runtime.sim.SimRuntime`, plus one heralding station per link (shared physics),
+the static :class:`~qstack.network.topology.Topology`, and a :class:`~qstack.recorder.Recorder`.
+Policies come from the scenario's ``[policies]`` and may be overridden by name or object
+(``policies={"swapping": MyPolicy()}``); hardware models from its profiles.
+
+Observation lives here, not in protocol code: a subscriber to delivered pairs measures each
+pair's fidelity from the density matrix (bringing the head's stored qubit up to date first),
+and the :class:`FlowResult` of each request collects its deliveries.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
-from qstack.link.layer import Link, LinkPair
+from qstack.link.protocol import LinkLayer, bell_coefficients
+from qstack.link.service import LinkErr
+from qstack.network.policies import ROUTING, register_routing_function
+from qstack.network.protocol import NetworkLayer
+from qstack.network.service import NetDeliver, NetFail, NetRequest
+from qstack.network.topology import LinkInfo, Topology
 from qstack.physical.detectors import Detector
 from qstack.physical.fibre import Fibre
-from qstack.physical.heralding import HeraldingModel
 from qstack.physical.memory import QuantumMemory
-from qstack.quantum.core import reduced_dm
+from qstack.physical.station import LINK_SCHEMES, HeraldingStation, LinkHardware
+from qstack.quantum.core import measure, reduced_dm
 from qstack.quantum.noise import GateNoise
-from qstack.quantum.states import fidelity_from_werner_parameter, werner_parameter
-from qstack.sim import Node, Simulation, connect
+from qstack.quantum.operations import partner
+from qstack.recorder import Recorder
+from qstack.runtime.sim import SimRuntime
+from qstack.sim import Simulation, connect
+from qstack.transport.sockets import basis_kets, expected_parity, purpose_head_at_once
 
-from .node import Delivery, Flow, QuantumNode
+__all__ = ["QuantumNetwork", "ROUTING_POLICIES", "register_routing_policy", "FlowResult", "Delivery", "PairSink",
+           "basis_kets", "expected_parity", "fidelity_to_bell"]
 
 _BELL_SUPPORT = ((0, 3), (0, 3), (1, 2), (1, 2))
 _BELL_SIGN = (1.0, -1.0, 1.0, -1.0)
 
-__all__ = ["QuantumNetwork", "ROUTING_POLICIES", "register_routing_policy", "FlowResult"]
-
-RoutingPolicy = Callable[[nx.Graph, str, str], list[str]]
-ROUTING_POLICIES: dict[str, RoutingPolicy] = {}
-
-
-def register_routing_policy(name: str) -> Callable[[RoutingPolicy], RoutingPolicy]:
-    """Register a routing policy ``fn(graph, source, destination) -> route`` under ``name``.
-
-    >>> @register_routing_policy("fewest_hops")
-    ... def fewest_hops(graph, src, dst):
-    ...     return nx.shortest_path(graph, src, dst)
-    >>> "fewest_hops" in ROUTING_POLICIES
-    True
-    """
-
-    def deco(fn: RoutingPolicy) -> RoutingPolicy:
-        ROUTING_POLICIES[name] = fn
-        return fn
-
-    return deco
+#: the routing registry (:data:`qstack.network.policies.ROUTING`)
+ROUTING_POLICIES = ROUTING
+#: register a routing function ``fn(graph, source, destination[, request])``
+register_routing_policy = register_routing_function
 
 
-@register_routing_policy("shortest_path")
-def shortest_expected_time(graph: nx.Graph, source: str, destination: str) -> list[str]:
-    """Shortest path by expected link cost (mean time per heralded pair), ties by hop count."""
-    return nx.shortest_path(graph, source, destination, weight="cost")
+@dataclass(slots=True)
+class Delivery:
+    """An end-to-end pair delivered to the tail (observed)."""
+
+    flow_id: int
+    time: float
+    frame: int
+    fidelity: float
+    age: float
+    head_pair: tuple[str, int]
+    tail_pair: tuple[str, int]
+    outcomes: tuple[int, int] | None = None  # measured flows: (head, tail) outcomes
+    bases: tuple[int, int] | None = None  # when each side drew its basis from a list: indices
 
 
 @dataclass
@@ -75,62 +81,133 @@ class FlowResult:
     deliveries: list[Delivery]
     done_at: float | None = None
     failed: str | None = None
-    basis: str | None = None  # CREATE_MEASURE flows
+    basis: str | None = None  # measured flows
+
+
+def fidelity_to_bell(rho: np.ndarray, frame: int) -> float:
+    """``⟨β|ρ|β⟩`` for the Bell state ``frame``: ½(ρ_ii + ρ_jj ± 2 Re ρ_ij) with (i, j) = (0, 3)
+    for Φ±, (1, 2) for Ψ±, + for Φ⁺/Ψ⁺ — four element reads instead of two matrix products.
+
+    >>> fidelity_to_bell(np.diag([0.5, 0, 0, 0.5]).astype(complex), 0)
+    0.5
+    """
+    i, j = _BELL_SUPPORT[frame]
+    return float(0.5 * (rho[i, i].real + rho[j, j].real + _BELL_SIGN[frame] * 2.0 * rho[i, j].real))
+
+
+class PairSink:
+    """The upper layer of a node for a scenario's own requests: it consumes delivered pairs at
+    once — kept pairs are discarded, measured pairs measured in the flow's basis (readout noise
+    of the node) — and records outcomes for the summary."""
+
+    layer = "sink"
+
+    def __init__(self, runtime: Any, network: NetworkLayer, outcomes: dict) -> None:
+        self.rt = runtime
+        self.network = network
+        self.outcomes = outcomes  # (flow id, head pair) -> [head outcome, tail outcome]
+
+    def handlers(self) -> dict:
+        return {}
+
+    def flow_started(self, flow: Any, end: str) -> None:
+        pass
+
+    def flow_failed(self, f: NetFail) -> None:
+        pass
+
+    def deliver(self, d: NetDeliver) -> None:
+        if d.flow.type == "measure":
+            # measure-directly pairs: no storage, so no memory decoherence applies
+            m = measure(d.qubit, d.flow.basis, self.network.rng, self.rt.memory.gate_noise)
+            head_key = d.pair_id if d.end == "head" else d.peer_pair
+            slot = self.outcomes.setdefault((d.flow.flow_id, head_key), [None, None])
+            slot[0 if d.end == "head" else 1] = m
+        elif d.qubit.alive:
+            from qstack.quantum.core import discard
+
+            discard(d.qubit)
+        self.network.release(d)
 
 
 class QuantumNetwork:
-    """Nodes and links of a scenario on one :class:`~qstack.sim.Simulation`."""
+    """Nodes, links and protocol stacks of a scenario on one :class:`~qstack.sim.Simulation`.
 
-    def __init__(self, scenario: Any):
+    ``policies`` overrides the scenario's policies by kind (``routing``, ``swapping``,
+    ``cutoff``, ``purification``) with registry specs or objects; ``upper`` is a factory
+    ``upper(runtime, network_layer) -> layer`` for the layer above the network layer at every
+    node (default :class:`PairSink`); ``recorder`` a :class:`~qstack.recorder.Recorder` to use.
+    """
+
+    def __init__(self, scenario: Any, policies: Mapping[str, Any] | None = None,
+                 upper: Callable[[Any, NetworkLayer], Any] | None = None, recorder: Recorder | None = None):
         self.scenario = scenario
         self.sim = Simulation(seed=scenario.simulation.seed)
-        self.graph = nx.Graph()
-        self.nodes: dict[str, QuantumNode] = {}
-        self.links: dict[str, Link] = {}
+        self.recorder = recorder if recorder is not None else Recorder()
         self.flows: dict[int, FlowResult] = {}
-        self.pending_creates: dict[tuple[str, int], tuple[int, float]] = {}
         self.link_errors: list[tuple[str, str, int, str, str]] = []
-        self.stations: dict[str, Node] = {}
+        self.runtimes: dict[str, SimRuntime] = {}
+        self.memories: dict[str, QuantumMemory] = {}
+        self.stacks: dict[str, Any] = {}
+        self.link_layers: dict[str, LinkLayer] = {}
+        self.links: dict[str, LinkView] = {}
+        self.network_layers: dict[str, NetworkLayer] = {}
+        self.stations: dict[str, HeraldingStation] = {}
+        self.outcomes: dict = {}
         self._channels: set[tuple[str, str]] = set()
         self._classical = nx.Graph()
-        self._next_flow = 1
-        self.on_delivery: Callable[[FlowResult, Delivery], Any] | None = None
-        #: flow id -> transport that takes the flow's delivered pairs (else the runner's sink)
-        self.consumers: dict[int, Any] = {}
-        #: application session id -> its runtime (receives AppMessage / TeleportRecord)
-        self.sessions: dict[int, Any] = {}
-        self._build()
+        pol = scenario.policies
+        chosen = {"routing": pol.routing, "swapping": pol.swapping,
+                  "purification": _purification_spec(pol.purification), "cutoff": _cutoff_spec(pol.cutoff)}
+        chosen.update(policies or {})
+        self.policies = chosen
+        self._build(upper)
+        self.recorder.subscribe(NetDeliver, self._observe_delivery)
+        self.recorder.subscribe(NetFail, self._observe_failure)
+        self.recorder.subscribe(LinkErr, self._observe_link_error)
 
     # ------------------------------------------------------------------ building
 
-    def _build(self) -> None:
+    def _build(self, upper: Callable[[Any, NetworkLayer], Any] | None) -> None:
         sc = self.scenario
-        self._hardware = {h.name: h for h in sc.hardware}
-        self._node_profile = {n.name: n.hardware for n in sc.nodes}
-        hw = self._hardware
+        hw = {h.name: h for h in sc.hardware}
+        profile = {n.name: n.hardware for n in sc.nodes}
         positions: dict[str, int] = {n.name: 0 for n in sc.nodes}
         for link in sc.links:
-            k = link.memory_positions or hw[self._profile(link.a)].memory_positions
+            k = link.memory_positions or hw[profile[link.a]].memory_positions
             positions[link.a] += k
             positions[link.b] += k
         for spec in sc.nodes:
-            h = hw[self._profile(spec.name)]
-            memory = QuantumMemory(
-                spec.name, max(positions[spec.name], 1), t1=h.t1, t2=h.t2, depolarizing_time=h.depolarizing_time,
+            h = hw[profile[spec.name]]
+            self.memories[spec.name] = QuantumMemory(
+                spec.name, max(positions[spec.name], 1), noise=h.memory_model(),
                 gate_noise=GateNoise(h.single_qubit_depolarizing, h.two_qubit_depolarizing, h.readout_error),
             )
-            self.nodes[spec.name] = QuantumNode(self, spec.name, memory, spec.role)
-            self.graph.add_node(spec.name)
+            rt = SimRuntime(self.sim, spec.name, self.memories[spec.name], self.recorder, self.open_channel)
+            self.runtimes[spec.name] = rt
+            self.link_layers[spec.name] = LinkLayer(rt)
             self._classical.add_node(spec.name)
-        for i, spec in enumerate(sc.links):
-            self._build_link(i, spec)
+        next_position = {n.name: 0 for n in sc.nodes}
+        infos = []
+        for spec in sc.links:
+            infos.append(self._build_link(spec, hw[profile[spec.a]], hw[profile[spec.b]], next_position))
+        self.topology = Topology(infos, {n: m.noise for n, m in self.memories.items()},
+                                 {n.name: n.role for n in sc.nodes})
+        for spec in sc.nodes:
+            rt = self.runtimes[spec.name]
+            net = NetworkLayer(rt, self.link_layers[spec.name], self.topology, self.policies, role=spec.role)
+            self.network_layers[spec.name] = net
+            net.upper = (upper or self._sink)(rt, net)
+            rt.stack.add(self.link_layers[spec.name])
+            rt.stack.add(net)
+            if hasattr(net.upper, "handlers"):
+                rt.stack.add(net.upper)
+            self.stacks[spec.name] = rt.stack
 
-    def _profile(self, node: str) -> str:
-        return self._node_profile[node]
+    def _sink(self, rt: Any, net: NetworkLayer) -> PairSink:
+        return PairSink(rt, net, self.outcomes)
 
-    def _build_link(self, i: int, spec: Any) -> None:
-        a, b = self.nodes[spec.a], self.nodes[spec.b]
-        ha, hb = self._hardware[self._profile(spec.a)], self._hardware[self._profile(spec.b)]
+    def _build_link(self, spec: Any, ha: Any, hb: Any, next_position: dict[str, int]) -> LinkInfo:
         name = f"{spec.a}-{spec.b}"
         fa = Fibre(spec.length * spec.station_position, spec.attenuation, spec.refractive_index)
         fb = Fibre(spec.length * (1 - spec.station_position), spec.attenuation, spec.refractive_index)
@@ -142,234 +219,204 @@ class QuantumNetwork:
             spec.dark_count_probability if spec.dark_count_probability is not None else ha.dark_count_probability,
         )
         period = max(1.0 / ha.attempt_rate, 1.0 / hb.attempt_rate)
-        model = HeraldingModel(
-            spec.scheme,
+        raw_f = min(ha.raw_fidelity, hb.raw_fidelity)
+        hardware = LinkHardware(
             eta_a=ha.emission_efficiency * fa.transmissivity * detector.efficiency,
             eta_b=hb.emission_efficiency * fb.transmissivity * detector.efficiency,
-            p_dark=detector.dark_count_probability,
-            alpha=spec.alpha if spec.alpha is not None else 0.5,
-            phase_std=spec.phase_std,
+            p_dark=detector.dark_count_probability, phase_std=spec.phase_std,
             cycle_time=max(2 * da, 2 * db, period),
             round_period=period + 2 * max(da, db) if spec.rounds == "sequential" else 0.0,
+            alpha=spec.alpha, raw_w=(4.0 * raw_f - 1.0) / 3.0,
         )
-        station = Node(self.sim, f"station:{name}")
-        connect(station, a.classical, da)
-        connect(station, b.classical, db)
+        scheme = LINK_SCHEMES.create(spec.scheme)
+        station_rt = SimRuntime(self.sim, f"station:{name}", None)
+        for end_name, d in ((spec.a, da), (spec.b, db)):
+            connect(station_rt.classical, self.runtimes[end_name].classical, d)
+        station = HeraldingStation(name, station_rt, (spec.a, spec.b), (da, db),
+                                   self.sim.rng(name, "heralding"), hardware.raw_w)
         self.stations[name] = station
-        link = Link(name, a, b, station, model, spec.memory_positions or ha.memory_positions, da, db,
-                    self.sim.rng(name, "heralding"), spec.alpha, min(ha.raw_fidelity, hb.raw_fidelity))
-        self.links[name] = link
-        a.links[b.name] = link
-        b.links[a.name] = link
-        p = model.success_probability
-        self.graph.add_edge(spec.a, spec.b, link=link, cost=model.mean_attempt_time / p if p > 0 else math.inf)
+        k = spec.memory_positions or ha.memory_positions
+        for side, (end, peer) in enumerate(((spec.a, spec.b), (spec.b, spec.a))):
+            start = next_position[end]
+            next_position[end] += k
+            self.link_layers[end].attach(name, peer, side, station, list(range(start, start + k)), hardware, scheme)
+        self.links[name] = LinkView(station, self.link_layers[spec.a].by_link[name], spec.scheme)
+        base = scheme.model(hardware, 0.0)
+        if base is not None:
+            bell = base.outcomes()[0][0]
+            lc = bell_coefficients(base, hardware.raw_w, bell)
+            coeffs = tuple(lc[i ^ bell] for i in range(4))
+            p = base.success_probability
+            cost = base.mean_attempt_time / p if p > 0 and hasattr(base, "mean_attempt_time") else \
+                (base.cycle_time / p if p > 0 else math.inf)
+        else:
+            coeffs, cost = (0.25, 0.25, 0.25, 0.25), math.inf
         self._classical.add_edge(spec.a, spec.b, delay=da + db)
-        connect(a.classical, b.classical, da + db)
+        connect(self.runtimes[spec.a].classical, self.runtimes[spec.b].classical, da + db)
         self._channels.add((spec.a, spec.b))
         self._channels.add((spec.b, spec.a))
+        return LinkInfo(name, spec.a, spec.b, hardware, scheme, coeffs, cost)  # type: ignore[arg-type]
 
     def open_channel(self, a: str, b: str) -> None:
         """Open classical channels between ``a`` and ``b`` with the shortest fibre-path delay."""
         if (a, b) in self._channels:
             return
         delay = nx.shortest_path_length(self._classical, a, b, weight="delay")
-        connect(self.nodes[a].classical, self.nodes[b].classical, delay)
+        connect(self.runtimes[a].classical, self.runtimes[b].classical, delay)
         self._channels.add((a, b))
         self._channels.add((b, a))
 
     # ------------------------------------------------------------------ requests
 
+    @property
+    def graph(self) -> nx.Graph:
+        """The topology's graph (links with their expected cost)."""
+        return self.topology.graph
+
+    @property
+    def nodes(self) -> dict[str, NodeView]:
+        """An experimenter's view of each node (classical endpoint, memory, flows, rejects)."""
+        return {n: NodeView(self.runtimes[n], self.network_layers[n]) for n in self.runtimes}
+
     def route(self, source: str, destination: str) -> list[str]:
-        """The route chosen by the scenario's routing policy."""
-        policy = ROUTING_POLICIES[self.scenario.policies.routing]
-        return policy(self.graph, source, destination)
+        """The route the source's routing policy picks."""
+        return self.network_layers[source].route(NetRequest(source, destination))
 
     def request(self, spec: Any) -> FlowResult:
-        """Set up a flow for an end-to-end request now (PATH SETUP from the source)."""
-        route = self.route(spec.source, spec.destination)
-        fid = self._next_flow
-        self._next_flow += 1
-        links = len(route) - 1
-        w = werner_parameter(spec.min_fidelity) if spec.min_fidelity > 0.25 else 0.0
-        link_min = fidelity_from_werner_parameter(w ** (1.0 / links)) if w > 0 else 0.0
-        pol = self.scenario.policies
-        deadline = self.sim.now + spec.deadline if spec.deadline is not None else math.inf
-        flow = Flow(fid, route, 0, spec.min_fidelity, link_min, spec.pairs or 0, deadline, pol.swapping,
-                    pol.cutoff if pol.cutoff is not None else math.inf, spec.priority,
-                    purification=pol.purification,
-                    measure_basis=(spec.basis or "Z") if spec.type == "measure" else None)
-        result = FlowResult(fid, spec.source, spec.destination, route, self.sim.now, spec.pairs or 0, [],
-                            basis=flow.measure_basis)
+        """Start an end-to-end request (a scenario ``[[requests]]`` entry) now, from its source."""
+        fid = len(self.flows) + 1
+        req = NetRequest(spec.source, spec.destination, pairs=spec.pairs or 0, min_fidelity=spec.min_fidelity,
+                         deadline=spec.deadline if spec.deadline is not None else math.inf, priority=spec.priority,
+                         type=spec.type, basis=spec.basis or "Z", flow_id=fid)
+        result = FlowResult(fid, spec.source, spec.destination, [], self.sim.now, spec.pairs or 0, [],
+                            basis=(spec.basis or "Z") if spec.type == "measure" else None)
         self.flows[fid] = result
-        if deadline < math.inf:
-            self.sim.call_at(deadline, self._deadline, fid)
-        self.nodes[spec.source].start_flow(flow)
+        self.network_layers[spec.source].request(req)
+        result.route = list(self.network_layers[spec.source].flows[fid].route)
         return result
 
-    def _deadline(self, flow_id: int) -> None:
-        r = self.flows[flow_id]
-        if r.done_at is None and r.failed is None:
-            self.flow_failed(flow_id, "deadline reached")
-
-    def flow_done(self, flow_id: int) -> None:
-        """The tail delivered the requested number of pairs (the head tears the path down when
-        its last EndToEndConfirm arrives)."""
-        r = self.flows[flow_id]
-        if r.done_at is None:
-            r.done_at = self.sim.now
-
-    def flow_failed(self, flow_id: int, reason: str) -> None:
-        """A flow cannot be served (unsupported fidelity, deadline): tear it down."""
-        r = self.flows[flow_id]
-        if r.failed is None and r.done_at is None:
-            r.failed = reason
-            for name in r.route:
-                if flow_id in self.nodes[name].flows:
-                    self.nodes[name].teardown(flow_id, reason)
-                    break
-
-    def measure_delivered(self, flow: Flow, tail: QuantumNode, pair: LinkPair, delivery: Delivery) -> None:
-        """CREATE_MEASURE flows: both ends measure their qubits of the just-delivered pair in the
-        flow's basis (with their readout noise); the outcomes join the Delivery."""
-        from qstack.quantum.core import measure
-
-        head = self.nodes[flow.route[0]]
-        head_flow = head.flows.get(flow.flow_id)
-        key = delivery.head_pair
-        head_pair = head_flow.ends.get(key) if head_flow is not None else None
-        if head_pair is None or not head_pair.qubit.alive or not pair.qubit.alive:
-            return
-        # Measure-directly pairs: each end measures its qubit as soon as it is heralded (no
-        # memory needed — stage 2), so no storage decoherence applies; measuring at delivery is
-        # equivalent because later network operations (swaps, corrections elsewhere) act on
-        # other qubits. The frame correction below idealises the end devices learning the
-        # heralded Bell state before they measure (as the heralded-atom experiments do).
-        hq, tq = head_pair.qubit, pair.qubit
-        consumer = self.consumers.get(flow.flow_id)
-        bases = consumer.measurement_bases(flow.flow_id) if consumer is not None else None
-        if bases is None:
-            basis = flow.measure_basis
-            m_head = measure(hq, basis, head.rng, head.memory.gate_noise)
-            m_tail = measure(tq, basis, tail.rng, tail.memory.gate_noise)
-            delivery.outcomes = (m_head, m_tail)
-            return
-        # Each side measures in a basis of its own list, drawn by its own device; the tail
-        # first applies the announced frame's correction so the outcomes follow Φ⁺.
-        from qstack.quantum.core import operate
-        from qstack.quantum.operations import CORRECTIONS
-
-        if delivery.frame:
-            operate([tq], CORRECTIONS[delivery.frame])
-        head_bases, tail_bases = bases
-        i = int(head.rng.integers(len(head_bases))) if len(head_bases) > 1 else 0
-        j = int(tail.rng.integers(len(tail_bases))) if len(tail_bases) > 1 else 0
-        m_head = measure(hq, basis_kets(head_bases[i]), head.rng, head.memory.gate_noise)
-        m_tail = measure(tq, basis_kets(tail_bases[j]), tail.rng, tail.memory.gate_noise)
-        delivery.outcomes = (m_head, m_tail)
-        delivery.bases = (i, j)
-
     def estimated_fidelity(self, route: list[str], age: float) -> float:
-        """What the end nodes can estimate of a pair's fidelity from what they know: the links'
-        heralded states combined by the swap rule (``expected_coefficients``), then their own
-        memories' dephasing for the pair's ``age``. For Werner parameter ``w`` and coherence
-        factors ``c_a, c_b`` this is exactly ``1/4 + w(1 + 2 c_a c_b)/4`` (depolarising
-        memories: ``1/4 + 3w e^{−t/T_a − t/T_b}/4``); storage at repeaters is not counted."""
-        f0 = self._route_coefficients(route)[0]
-        w = (4.0 * f0 - 1.0) / 3.0
-        head, tail = self.nodes[route[0]].memory, self.nodes[route[-1]].memory
-        if head.depolarizing_time is not None or tail.depolarizing_time is not None:
-            decay = math.exp(-age * (head._rate1 + tail._rate1))  # noqa: SLF001 - the memories' own rates
-            return 0.25 + 0.75 * w * decay
-        c = math.exp(-age * (1.0 / head.t2 + 1.0 / tail.t2))
-        return 0.25 + w * (1.0 + 2.0 * c) / 4.0
+        """The end nodes' estimate of a pair's fidelity (see :class:`Topology`)."""
+        return self.topology.estimated_fidelity(route, age)
 
-    def below_floor(self, flow: Flow, age: float) -> bool:
-        """A transport flow with a fidelity floor refuses pairs whose estimate fell below it
-        (the flow then goes on and delivers another: retry)."""
-        consumer = self.consumers.get(flow.flow_id)
-        floor = consumer.fidelity_floor(flow.flow_id) if consumer is not None else 0.0
-        return floor > 0.0 and self.estimated_fidelity(flow.route, age) < floor
+    # ------------------------------------------------------------------ observation
 
-    def expected_coefficients(self, flow: Flow) -> list[float]:
-        """Expected Bell coefficients of an end-to-end pair of ``flow`` (in its announced frame):
-        the links' heralded states combined by the swap rule, ignoring memory decoherence."""
-        return self._route_coefficients(flow.route)
+    def pair_state(self, d: NetDeliver) -> np.ndarray:
+        """The two-qubit density matrix of a just-delivered pair (both halves brought up to date)."""
+        hq = partner(d.qubit)
+        head_mem = self.memories[d.flow.route[0]]
+        pos = head_mem.position_of(hq)
+        if pos is not None:
+            hq = head_mem.peek(pos, self.sim.now)
+        return reduced_dm([hq, self.memories[d.flow.route[-1]].peek(d.position, self.sim.now)])
 
-    def _route_coefficients(self, route: list[str]) -> list[float]:
-        from qstack.quantum import theory
-
-        c = None
-        for a, b in zip(route, route[1:], strict=False):
-            link = self.nodes[a].links[b]
-            bell = link.base_model.outcomes()[0][0]
-            lc = link.bell_coefficients(bell)
-            lc = [lc[i ^ bell] for i in range(4)]
-            c = lc if c is None else list(theory.bell_diagonal_swap(c, lc))
-        return c  # type: ignore[return-value]
-
-    def record_link_error(self, node: str, link: str, request_id: int, error: int, detail: str) -> None:
-        """Keep a link-layer ERR for the summary."""
-        self.link_errors.append((node, link, request_id, str(error), detail))
-
-    # ------------------------------------------------------------------ delivery (observation)
-
-    def deliver(self, flow: Flow, tail: QuantumNode, pair: LinkPair, head_key: tuple[str, int], frame: int,
-                age: float) -> Delivery:
-        """The tail delivers an end-to-end pair; measure its fidelity from the state."""
+    def pair_fidelity(self, d: NetDeliver, head_at_once: bool = False, tail_at_once: bool = False) -> float:
+        """Fidelity of a just-delivered pair to its announced Bell state, from the density matrix.
+        A side that measures as its qubit is heralded (stores nothing) is taken as it is; a
+        stored side is first brought up to date with its memory's decoherence."""
+        tq = d.qubit
+        if not tq.alive:
+            return math.nan
+        hq = partner(tq)
+        if hq is None:
+            return math.nan
         now = self.sim.now
-        head = self.nodes[flow.route[0]]
-        head_flow = head.flows.get(flow.flow_id)
-        head_pair = None
-        if head_flow is not None:
-            head_pair = head_flow.ends.get(head_key) or head_flow.pools.get("e2e", {}).get(head_key)
-        fid = float("nan")
-        if head_pair is not None and head_pair.qubit.alive and pair.qubit.alive:
-            # A side that measures its qubit as soon as it is heralded (measure-directly flows;
-            # a stage-1 sender) stores nothing, so its memory's decoherence does not apply.
-            at_once = flow.measure_basis is not None
-            consumer = self.consumers.get(flow.flow_id)
-            head_at_once = at_once or (consumer is not None and consumer.creator_measures_at_once(flow.flow_id))
-            hq = head_pair.qubit if head_at_once else head.memory.peek(head_pair.position, now)
-            tq = pair.qubit if at_once else tail.memory.peek(pair.position, now)
-            rho = reduced_dm([hq, tq])
-            # ⟨β|ρ|β⟩ for a Bell state: ½(ρ_ii + ρ_jj ± 2 Re ρ_ij) with (i, j) = (0, 3) for Φ±,
-            # (1, 2) for Ψ±, + for Φ⁺/Ψ⁺ — four element reads instead of two matrix products.
-            i, j = _BELL_SUPPORT[frame]
-            fid = 0.5 * (rho[i, i].real + rho[j, j].real + _BELL_SIGN[frame] * 2.0 * rho[i, j].real)
-        d = Delivery(flow.flow_id, now, frame, fid, age, head_key, (pair.link, pair.seq))
-        result = self.flows[flow.flow_id]
-        result.deliveries.append(d)
-        if self.on_delivery is not None:
-            self.on_delivery(result, d)
-        return d
+        head_mem = self.memories[d.flow.route[0]]
+        if not head_at_once:
+            pos = head_mem.position_of(hq)
+            if pos is not None:
+                hq = head_mem.peek(pos, now)
+        if not tail_at_once:
+            tq = self.memories[d.flow.route[-1]].peek(d.position, now)
+        return fidelity_to_bell(reduced_dm([hq, tq]), d.frame)
+
+    def _observe_delivery(self, d: NetDeliver) -> None:
+        result = self.flows.get(d.flow.flow_id)
+        if d.end != "tail":
+            return
+        at_once = d.flow.type == "measure"
+        fid = self.pair_fidelity(d, head_at_once=at_once or purpose_head_at_once(d.flow.purpose), tail_at_once=at_once)
+        delivery = Delivery(d.flow.flow_id, d.time, d.frame, fid, d.time - d.created, d.peer_pair, d.pair_id)
+        self.last_fidelity = fid
+        if result is None:
+            result = self.flows[d.flow.flow_id] = FlowResult(d.flow.flow_id, d.flow.route[0], d.flow.route[-1],
+                                                             list(d.flow.route), 0.0, d.flow.pairs, [])
+        result.deliveries.append(delivery)
+        if result.requested and len(result.deliveries) >= result.requested and result.done_at is None:
+            result.done_at = d.time
+
+    def _observe_failure(self, f: NetFail) -> None:
+        r = self.flows.get(f.flow_id)
+        if r is not None and r.failed is None and r.done_at is None:
+            r.failed = f.reason
+
+    def _observe_link_error(self, e: LinkErr) -> None:
+        self.link_errors.append((e.node, e.link, e.request_id, str(e.error), e.detail))
+
+    def finish_outcomes(self) -> None:
+        """Join the measured flows' outcomes (recorded at each end) onto their deliveries."""
+        for r in self.flows.values():
+            if r.basis is None:
+                continue
+            for d in r.deliveries:
+                slot = self.outcomes.get((r.flow_id, d.head_pair))
+                if slot is not None and None not in slot:
+                    d.outcomes = (slot[0], slot[1])
 
 
-def basis_kets(basis: str | float) -> str | list:
-    """A measurement basis: ``"Z"``, ``"X"``, ``"Y"``, or an angle θ (radians) in the X–Z plane,
-    ``{cos(θ/2)|0⟩ + sin(θ/2)|1⟩, −sin(θ/2)|0⟩ + cos(θ/2)|1⟩}`` (θ = 0 is Z, θ = π/2 is X); on
-    Φ⁺ the outcomes of angles θa, θb agree with probability ``(1 + cos(θa − θb))/2``.
+class NodeView:
+    """What an experimenter sees of a node: ``classical`` (its endpoint), ``memory``,
+    ``rejected`` (refused inputs by reason), ``flows`` (its network layer's flows)."""
 
-    >>> basis_kets("X"), [k.shape for k in basis_kets(0.0)]
-    ('X', [(2,), (2,)])
-    """
-    if isinstance(basis, str):
-        if basis not in ("Z", "X", "Y"):
-            raise ValueError(f"basis must be 'Z', 'X', 'Y' or an angle in radians, got {basis!r}")
-        return basis
-    theta = float(basis)
-    if not math.isfinite(theta):
-        raise ValueError(f"basis angle must be finite, got {basis!r}")
-    c, s = math.cos(theta / 2), math.sin(theta / 2)
-    return [np.array([c, s], dtype=complex), np.array([-s, c], dtype=complex)]
+    def __init__(self, rt: SimRuntime, net: NetworkLayer) -> None:
+        self.name = rt.node
+        self.classical = rt.classical
+        self.memory = rt.memory
+        self.rejected = rt.stack.rejected
+        self.flows = net.flows
+        self.network = net
 
 
-def expected_parity(frame: int, basis: str) -> int:
-    """Parity ``m_head ⊕ m_tail`` of ideal outcomes on the Bell state ``frame`` measured in
-    ``basis`` on both sides: ``⟨ZZ⟩ = (−1)^x``, ``⟨XX⟩ = (−1)^z``, ``⟨YY⟩ = −(−1)^{x+z}`` for the
-    Pauli label ``frame = 2x + z``.
+class LinkView:
+    """What an experimenter sees of a link: its station's counters and delays, the first
+    end's requests, and the hardware's base model."""
 
-    >>> [expected_parity(f, "Z") for f in range(4)], [expected_parity(f, "Y") for f in range(4)]
-    ([0, 0, 1, 1], [1, 0, 0, 1])
-    """
-    x, z = frame >> 1, frame & 1
-    return {"Z": x, "X": z, "Y": 1 ^ x ^ z}[basis]
+    def __init__(self, station: HeraldingStation, end: Any, scheme: Any) -> None:
+        self.station = station
+        self.end = end
+        self.delay_a, self.delay_b = station.delays
+        from types import SimpleNamespace
+
+        self.a, self.b = SimpleNamespace(name=station.ends[0]), SimpleNamespace(name=station.ends[1])
+        self.name = station.name
+        self.base_model = end.hardware.base_model(scheme if isinstance(scheme, str) else "double_click")
+
+    @property
+    def pairs_generated(self) -> int:
+        return self.station.pairs_generated
+
+    @property
+    def attempts(self) -> int:
+        return self.station.attempts
+
+    @property
+    def requests(self) -> list:
+        return self.end.requests
+
+
+def _cutoff_spec(cutoff: Any) -> Any:
+    if cutoff is None:
+        return "none"
+    if isinstance(cutoff, (int, float)):
+        return {"name": "fixed", "time": float(cutoff)}
+    return cutoff
+
+
+def _purification_spec(spec: Any) -> Any:
+    if spec is None or not hasattr(spec, "protocol"):
+        return spec
+    proto = spec.protocol
+    params = {"target_fidelity": spec.target_fidelity, "scope": spec.scope, "max_rounds": spec.max_rounds}
+    if isinstance(proto, Mapping):
+        return {**dict(proto), **params}
+    return {"name": proto, **params}

@@ -14,31 +14,46 @@ import gc
 import math
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+from qstack.network.service import NetDeliver
 from qstack.quantum.kernels import single_threaded_blas
+from qstack.recorder import PairRecords, Recorder
 
 from .network import QuantumNetwork
 
 __all__ = ["run_scenario", "build_network"]
 
 
-def build_network(scenario: Any) -> QuantumNetwork:
-    """Build the network of ``scenario`` and schedule its requests (does not run it)."""
-    net = QuantumNetwork(scenario)
+def build_network(scenario: Any, *, policies: Mapping[str, Any] | None = None,
+                  recorder: Recorder | None = None) -> QuantumNetwork:
+    """Build the network of ``scenario`` and schedule its requests (does not run it).
+
+    ``policies`` overrides the scenario's plug-ins by kind (``{"swapping": MyPolicy()}``)."""
+    net = QuantumNetwork(scenario, policies=policies, recorder=recorder)
     for spec in scenario.requests:
         net.sim.call_at(spec.start, net.request, spec)
     return net
 
 
-def run_scenario(scenario: Any, progress: bool | Callable[[float, float], Any] = False) -> dict[str, Any]:
+def run_scenario(scenario: Any, progress: bool | Callable[[float, float], Any] = False, *,
+                 policies: Mapping[str, Any] | None = None, record: bool = False,
+                 recorder: Recorder | None = None) -> dict[str, Any]:
     """Run ``scenario`` and return its summary.
 
     ``progress=True`` draws a progress bar on stderr (when it is a terminal); a callable is
-    called as ``progress(now, end)`` after each slice of simulated time.
+    called as ``progress(now, end)`` after each slice of simulated time. ``policies``
+    overrides the scenario's plug-ins; ``recorder`` subscribes to the run's events; with
+    ``record=True`` the summary has a ``"records"`` list of per-pair rows
+    (:class:`qstack.recorder.PairRecords`).
+
+    >>> from qstack.scenario import linear_chain, load_scenario
+    >>> out = run_scenario(load_scenario(linear_chain(3, seed=1, duration="20 ms")), record=True)
+    >>> len(out["records"]) == out["delivered_pairs"] > 0
+    True
     """
     wall0 = time.perf_counter()
     thresholds = gc.get_threshold()
@@ -47,14 +62,21 @@ def run_scenario(scenario: Any, progress: bool | Callable[[float, float], Any] =
     # time on long chains).
     gc.set_threshold(100_000, 50, 1000)
     try:
-        return _run(scenario, progress, wall0)
+        return _run(scenario, progress, wall0, policies, record, recorder)
     finally:
         gc.set_threshold(*thresholds)
 
 
-def _run(scenario: Any, progress: bool | Callable[[float, float], Any], wall0: float) -> dict[str, Any]:
+def _run(scenario: Any, progress: bool | Callable[[float, float], Any], wall0: float,
+         policies: Mapping[str, Any] | None, record: bool, recorder: Recorder | None) -> dict[str, Any]:
     with single_threaded_blas():
-        net = build_network(scenario)
+        net = build_network(scenario, policies=policies, recorder=recorder)
+        records = None
+        if record:
+            fidelities: dict = {}
+            net.recorder.subscribe(NetDeliver, lambda d: fidelities.__setitem__(d.pair_id, net.last_fidelity)
+                                   if d.end == "tail" else None)
+            records = PairRecords(lambda d: fidelities.get(d.pair_id, float("nan"))).attach(net.recorder)
         build = time.perf_counter() - wall0
         end = scenario.simulation.duration
         sim = net.sim
@@ -74,7 +96,10 @@ def _run(scenario: Any, progress: bool | Callable[[float, float], Any], wall0: f
                 if progress is True:
                     sys.stderr.write("\n")
     wall = time.perf_counter() - wall0
-    return summarise(net, wall, build)
+    out = summarise(net, wall, build)
+    if records is not None:
+        out["records"] = records.rows
+    return out
 
 
 def _progress_bar(end: float) -> Callable[[float, float], None] | None:
@@ -93,6 +118,7 @@ def _progress_bar(end: float) -> Callable[[float, float], None] | None:
 def summarise(net: QuantumNetwork, wall: float, build: float = 0.0) -> dict[str, Any]:
     """The run's figures as a JSON-serialisable dict."""
     sim = net.sim
+    net.finish_outcomes()
     deliveries = [d for r in net.flows.values() for d in r.deliveries]
     fids = np.array([d.fidelity for d in deliveries if not math.isnan(d.fidelity)])
     ages = np.array([d.age for d in deliveries])
@@ -115,12 +141,12 @@ def summarise(net: QuantumNetwork, wall: float, build: float = 0.0) -> dict[str,
             "qber": errors / len(measured) if measured else None,
         })
     nodes = {}
-    for name, node in net.nodes.items():
-        st = node.classical.stats
+    for name, rt in net.runtimes.items():
+        st = rt.classical.stats
         nodes[name] = {
             "messages_sent": st.messages_sent, "bytes_sent": st.bytes_sent,
             "messages_received": st.messages_received, "bytes_received": st.bytes_received,
-            "rejected": sum(node.rejected.values()),
+            "rejected": sum(rt.stack.rejected.values()),
         }
     n = len(fids)
     firsts = [f["first_pair_latency"] for f in flows if f["first_pair_latency"] is not None]
@@ -136,14 +162,14 @@ def summarise(net: QuantumNetwork, wall: float, build: float = 0.0) -> dict[str,
         "pair_age_mean": float(ages.mean()) if len(ages) else None,
         "first_pair_latency": min(firsts) if firsts else None,
         "flows": flows,
-        "link_pairs_generated": sum(link.pairs_generated for link in net.links.values()),
-        "link_attempts": sum(link.attempts for link in net.links.values()),
+        "link_pairs_generated": sum(s.pairs_generated for s in net.stations.values()),
+        "link_attempts": sum(s.attempts for s in net.stations.values()),
         "link_errors": [list(e) for e in net.link_errors],
         "messages": nodes,
         "messages_total": sum(v["messages_sent"] for v in nodes.values())
-        + sum(s.stats.messages_sent for s in net.stations.values()),
+        + sum(s.rt.classical.stats.messages_sent for s in net.stations.values()),
         "bytes_total": sum(v["bytes_sent"] for v in nodes.values())
-        + sum(s.stats.bytes_sent for s in net.stations.values()),
+        + sum(s.rt.classical.stats.bytes_sent for s in net.stations.values()),
         "events": sim.events_processed,
         "build_seconds": build,
         "wall_seconds": wall,

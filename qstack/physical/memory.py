@@ -23,12 +23,161 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 from qstack.quantum import kernels
 from qstack.quantum.core import Qubit, _group_of
 from qstack.quantum.noise import GateNoise
+from qstack.registry import Registry
 
-__all__ = ["QuantumMemory", "MemoryFullError"]
+__all__ = ["QuantumMemory", "MemoryFullError", "MemoryNoise", "T1T2Noise", "DepolarizingNoise", "MEMORY_NOISE",
+           "memory_noise_from"]
+
+
+class MemoryNoise:
+    """A memory noise model: the channel a stored qubit undergoes over time (a plug-in).
+
+    Subclasses define :meth:`apply` (the exact channel for ``dt`` seconds on qubit ``pos`` of an
+    ``n``-qubit density matrix; the channels must form a semigroup, ``E(t₁)∘E(t₂) = E(t₁+t₂)``,
+    because decoherence is applied lazily), :meth:`ptm_diagonal` (the diagonal ``(λx, λy, λz)``
+    of the channel's Pauli transfer matrix after ``t``) and :meth:`coherence_time`. From these
+    qubit-free quantities the stage derivation and the fidelity floors work for any model:
+    :meth:`pauli_weights` is the Pauli twirl of the channel and :meth:`expected_fidelity` the
+    fidelity of Φ⁺ after one half was stored for ``t`` — exact for channels whose transfer
+    matrix has a diagonal unital block (Pauli channels, T1/T2, …).
+    """
+
+    name: str = "custom"
+
+    @property
+    def ideal(self) -> bool:
+        """True when stored qubits never decay."""
+        return False
+
+    def apply(self, dm: np.ndarray, pos: int, n: int, dt: float) -> np.ndarray:
+        """The density matrix after qubit ``pos`` was stored for ``dt`` seconds."""
+        raise NotImplementedError
+
+    def ptm_diagonal(self, t: float) -> tuple[float, float, float]:
+        """``(λx, λy, λz)``: how much of ⟨X⟩, ⟨Y⟩, ⟨Z⟩ survives ``t`` seconds of storage."""
+        raise NotImplementedError
+
+    def coherence_time(self) -> float:
+        """The time scale the stage criterion compares with the communication time (s)."""
+        raise NotImplementedError
+
+    def coherence_source(self) -> str:
+        """What sets :meth:`coherence_time`, for messages (a parameter name; default the model's name)."""
+        return self.name
+
+    def pauli_weights(self, t: float) -> tuple[float, float, float, float]:
+        """``(p_I, p_X, p_Y, p_Z)`` of the Pauli-twirled channel after ``t``.
+
+        >>> [round(p, 6) for p in T1T2Noise(t2=1.0).pauli_weights(1.0)]   # (1 ± e^{-1})/2 on I, Z
+        [0.68394, 0.0, 0.0, 0.31606]
+        """
+        lx, ly, lz = self.ptm_diagonal(t)
+        return ((1 + lx + ly + lz) / 4, (1 + lx - ly - lz) / 4, (1 - lx + ly - lz) / 4, (1 - lx - ly + lz) / 4)
+
+    def expected_fidelity(self, t: float) -> float:
+        """Fidelity of Φ⁺ after one half was stored ``t`` seconds (the twirl's ``p_I``)."""
+        return self.pauli_weights(t)[0]
+
+    def describe(self) -> str:
+        """A short description for reports."""
+        return self.name
+
+
+#: memory noise models by name
+MEMORY_NOISE: Registry[MemoryNoise] = Registry(
+    "memory_noise", "memory noise model",
+    lambda obj: None if callable(getattr(obj, "apply", None)) and callable(getattr(obj, "ptm_diagonal", None))
+    else "a memory noise model needs apply() and ptm_diagonal() (subclass qstack.physical.memory.MemoryNoise)",
+)
+
+
+@MEMORY_NOISE.register("t1t2")
+class T1T2Noise(MemoryNoise):
+    """Amplitude damping (T1, relaxing ``|1⟩ → |0⟩``) with dephasing: coherences decay as
+    ``e^{−t/T2}`` (``t2 <= 2·t1``). ``λx = λy = e^{−t/T2}``, ``λz = e^{−t/T1}``."""
+
+    name = "t1t2"
+
+    def __init__(self, t1: float = math.inf, t2: float = math.inf) -> None:
+        for fname, v in (("t1", t1), ("t2", t2)):
+            if not float(v) > 0:
+                raise ValueError(f"{fname} must be > 0 s (inf for no decay), got {v}")
+        if t2 > 2 * t1 * (1 + 1e-12):
+            raise ValueError(f"t2 must be <= 2·t1, got t1={t1} s, t2={t2} s")
+        self.t1, self.t2 = float(t1), float(t2)
+        self.rate1, self.rate2 = 1.0 / self.t1, 1.0 / self.t2
+
+    @property
+    def ideal(self) -> bool:
+        return math.isinf(self.t1) and math.isinf(self.t2)
+
+    def apply(self, dm: np.ndarray, pos: int, n: int, dt: float) -> np.ndarray:
+        gamma = -math.expm1(-dt * self.rate1)
+        return kernels.apply_amplitude_phase_damping(dm, pos, n, gamma, math.exp(-dt * self.rate2))
+
+    def ptm_diagonal(self, t: float) -> tuple[float, float, float]:
+        c = math.exp(-t * self.rate2)
+        return (c, c, math.exp(-t * self.rate1))
+
+    def coherence_time(self) -> float:
+        return self.t2
+
+    def coherence_source(self) -> str:
+        return "t2"
+
+    def describe(self) -> str:
+        return f"T1 = {self.t1:g} s, T2 = {self.t2:g} s"
+
+
+@MEMORY_NOISE.register("depolarizing")
+class DepolarizingNoise(MemoryNoise):
+    """Depolarising memory: ``ρ → e^{−t/T}ρ + (1 − e^{−t/T})·I/2``; ``λx = λy = λz = e^{−t/T}``."""
+
+    name = "depolarizing"
+
+    def __init__(self, time: float) -> None:
+        if not float(time) > 0:
+            raise ValueError(f"depolarizing time must be > 0 s, got {time}")
+        self.time = float(time)
+        self.rate = 1.0 / self.time
+
+    def apply(self, dm: np.ndarray, pos: int, n: int, dt: float) -> np.ndarray:
+        return kernels.apply_depolarizing(dm, pos, n, -math.expm1(-dt * self.rate))
+
+    def ptm_diagonal(self, t: float) -> tuple[float, float, float]:
+        e = math.exp(-t * self.rate)
+        return (e, e, e)
+
+    def coherence_time(self) -> float:
+        return self.time
+
+    def coherence_source(self) -> str:
+        return "depolarizing_time"
+
+    def describe(self) -> str:
+        return f"depolarising time {self.time:g} s"
+
+
+def memory_noise_from(t1: float = math.inf, t2: float = math.inf, depolarizing_time: float | None = None,
+                      spec: Any = None) -> MemoryNoise:
+    """The memory noise model of a hardware profile: ``spec`` (a registry spec) if given, else
+    a depolarising memory when ``depolarizing_time`` is set, else T1/T2.
+
+    >>> memory_noise_from(t2=2.0).coherence_time(), memory_noise_from(depolarizing_time=0.5).name
+    (2.0, 'depolarizing')
+    """
+    if spec is not None:
+        return MEMORY_NOISE.create(spec)
+    if depolarizing_time is not None:
+        return DepolarizingNoise(depolarizing_time)
+    return T1T2Noise(t1, t2)
 
 
 class MemoryFullError(RuntimeError):
@@ -40,7 +189,8 @@ class QuantumMemory:
     """A node's quantum memory (and processor noise) with ``num_positions`` positions.
 
     ``t1``/``t2`` in seconds (``inf`` = no decay; ``t2 ≤ 2·t1``), or ``depolarizing_time``
-    instead; ``gate_noise`` is the processor's gate and readout noise.
+    instead, or any :class:`MemoryNoise` model as ``noise``; ``gate_noise`` is the processor's
+    gate and readout noise.
     """
 
     name: str
@@ -49,38 +199,42 @@ class QuantumMemory:
     t2: float = math.inf
     depolarizing_time: float | None = None
     gate_noise: GateNoise = field(default_factory=GateNoise)
+    noise: MemoryNoise | None = None
     _qubits: list[Qubit | None] = field(init=False, repr=False)
     _since: list[float] = field(init=False, repr=False)
     _ideal: bool = field(init=False, repr=False)
-    _rate1: float = field(init=False, repr=False)
-    _rate2: float = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_positions, int) or self.num_positions < 1:
             raise ValueError(f"num_positions must be an integer >= 1, got {self.num_positions!r}")
-        for fname in ("t1", "t2"):
-            v = float(getattr(self, fname))
-            if not v > 0:
-                raise ValueError(f"{fname} must be > 0 s (inf for no decay), got {v}")
-        if self.t2 > 2 * self.t1 * (1 + 1e-12):
-            raise ValueError(f"t2 must be <= 2·t1, got t1={self.t1} s, t2={self.t2} s")
-        if self.depolarizing_time is not None:
-            if not float(self.depolarizing_time) > 0:
-                raise ValueError(f"depolarizing_time must be > 0 s, got {self.depolarizing_time}")
-            if math.isfinite(self.t1) or math.isfinite(self.t2):
+        if self.noise is None:
+            if self.depolarizing_time is not None and (math.isfinite(self.t1) or math.isfinite(self.t2)):
                 raise ValueError("give either t1/t2 or depolarizing_time, not both")
+            self.noise = memory_noise_from(self.t1, self.t2, self.depolarizing_time)
+        elif not isinstance(self.noise, MemoryNoise) and not callable(getattr(self.noise, "apply", None)):
+            raise ValueError(f"noise must be a MemoryNoise model, got {self.noise!r}")
         self._qubits = [None] * self.num_positions
         self._since = [0.0] * self.num_positions
         self._ideal = self.ideal
-        if self.depolarizing_time is not None:
-            self._rate1, self._rate2 = 1.0 / self.depolarizing_time, 0.0
-        else:
-            self._rate1, self._rate2 = 1.0 / self.t1, 1.0 / self.t2
 
     @property
     def ideal(self) -> bool:
         """True when stored qubits do not decay."""
-        return self.depolarizing_time is None and math.isinf(self.t1) and math.isinf(self.t2)
+        return bool(self.noise.ideal)  # type: ignore[union-attr]
+
+    def position_of(self, qubit: Qubit) -> int | None:
+        """The position holding ``qubit``, or None (an observer's lookup).
+
+        >>> from qstack.quantum import create_qubits
+        >>> mem = QuantumMemory("m", 3); (q,) = create_qubits(1); mem.store(q, 0.0, 2)
+        2
+        >>> mem.position_of(q)
+        2
+        """
+        for i, q in enumerate(self._qubits):
+            if q is qubit:
+                return i
+        return None
 
     @property
     def free_positions(self) -> list[int]:
@@ -131,14 +285,7 @@ class QuantumMemory:
             raise ValueError(f"time went backwards for memory {self.name!r}: now={now} < {self._since[position]}")
         if dt > 0.0 and not self._ideal:
             g = _group_of(q)
-            n = len(g.qubits)
-            pos = g.qubits.index(q)
-            if self.depolarizing_time is not None:
-                g.dm = kernels.apply_depolarizing(g.dm, pos, n, -math.expm1(-dt * self._rate1))
-            else:
-                # T1/T2 (see qstack.quantum.noise.t1t2): γ = 1 − e^{−t/T1}, coherences × e^{−t/T2}.
-                gamma = -math.expm1(-dt * self._rate1)
-                g.dm = kernels.apply_amplitude_phase_damping(g.dm, pos, n, gamma, math.exp(-dt * self._rate2))
+            g.dm = self.noise.apply(g.dm, g.qubits.index(q), len(g.qubits), dt)  # type: ignore[union-attr]
         self._since[position] = now
         return q
 

@@ -263,6 +263,7 @@ def _validate_path_setup(m: PathSetup) -> None:
         _fail(m, "route", f"must run from source {m.source!r} to destination {m.destination!r}, got {route}")
     _fidelity(m, "min_fidelity")
     _fidelity(m, "link_min_fidelity")
+    _fidelity(m, "fidelity_floor")
     _time(m, "deadline")
     _time(m, "cutoff")
 
@@ -299,6 +300,7 @@ def _validate_swap_record(m: SwapRecord) -> None:
     _pair(m, "right")
     _distinct_pairs(m, "left", "right")
     _bell_index(m, "outcome")
+    _time(m, "created")
 
 
 def _validate_purify_outcome(m: PurifyOutcome) -> None:

@@ -1,5 +1,5 @@
-"""The transport layer: EPR sockets (NetQASM vocabulary) and qubit delivery by teleportation."""
+"""The transport layer: EPR sockets (NetQASM's vocabulary) and teleportation, one layer per node."""
 
-from .sockets import AppQubit, EPRSocket, Transport, discard_app_qubit
+from .sockets import AppQubit, EPRMismatch, EPRSocket, PairInfo, TransportLayer, discard_app_qubit
 
-__all__ = ["AppQubit", "EPRSocket", "Transport", "discard_app_qubit"]
+__all__ = ["AppQubit", "EPRMismatch", "EPRSocket", "PairInfo", "TransportLayer", "discard_app_qubit"]

@@ -1,19 +1,24 @@
-"""The transport layer: EPR sockets and qubit delivery by teleportation.
+"""The transport layer: EPR sockets and qubit delivery by teleportation, one per node.
 
 In the vocabulary of NetQASM/SquidASM (``EPRSocket.create_keep``, ``recv_keep``,
 ``create_measure``, ``recv_measure``): an application role asks for end-to-end pairs with a
-peer role; the transport sets up a flow through the network layer (path set-up, link
-generation, swaps, TRACK) and hands each end its qubit when the pair is delivered — the tail
-when the TRACK arrives, the head when the EndToEndConfirm does. The tail applies the Pauli
-correction of the announced Bell state, so every kept pair is delivered as Φ⁺; measured pairs
-are reported as outcomes already corrected to Φ⁺'s correlations.
+peer role; its node's :class:`TransportLayer` asks the network layer for a flow whose
+``purpose`` (an ``EprPurpose`` message: session, roles, keep or measure, bases) travels with the
+path set-up, so the peer's transport knows which socket each delivered pair belongs to. The tail
+(receiver) applies the Pauli correction of the announced Bell state, so every kept pair is
+delivered as Φ⁺; measured pairs are reported as outcomes already corrected to Φ⁺'s correlations.
+Each side measures its own qubit; nothing reaches across nodes but messages.
+
+Contracts checked at run time: a receiver whose ``recv_keep``/``recv_measure`` does not match
+the creator's ``create_*`` (keep vs measure, or the number of pairs) fails at both ends with a
+:class:`EPRMismatch` naming both calls (the receiver stops the flow; the creator learns it from
+the tear-down).
 
 A delivered qubit stays in its memory position (decohering lazily) until the application
 measures or discards it; then the position is freed and the link may generate again.
 
-Teleportation (Bennett et al., PRL 70, 1895 (1993)): :meth:`Transport.send_qubit` makes a pair
-with the receiver, does a Bell-state measurement of the qubit and its half (with the node's
-gate and readout noise), and sends the outcome as a ``TeleportRecord``; the receiver applies
+Teleportation (Bennett et al., PRL 70, 1895 (1993)): the sender Bell-measures the qubit and its
+half of a pair and sends the outcome as a ``TeleportRecord``; the receiver applies
 ``CORRECTIONS[outcome]``. With a Werner resource of fidelity F the average fidelity is
 ``(2F + 1)/3``.
 """
@@ -21,22 +26,79 @@ gate and readout noise), and sends the outcome as a ``TeleportRecord``; the rece
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from qstack.link.layer import LinkPair
-from qstack.network.network import basis_kets, expected_parity
-from qstack.quantum.core import Qubit, discard, operate
+from qstack.network.service import FlowInfo, NetDeliver, NetFail, NetRequest
+from qstack.proto.qstack.v1 import app_pb2
+from qstack.quantum.core import Qubit, discard, measure, operate
 from qstack.quantum.operations import CORRECTIONS
-from qstack.sim import Mailbox
+from qstack.runtime import Layer, ProtocolViolation
 
-if TYPE_CHECKING:  # pragma: no cover
-    from qstack.network.network import QuantumNetwork
-    from qstack.network.node import Delivery, Flow, QuantumNode
+__all__ = ["AppQubit", "TransportLayer", "EPRSocket", "EPRMismatch", "PairInfo", "purpose_head_at_once",
+           "discard_app_qubit", "basis_kets", "expected_parity"]
 
-__all__ = ["AppQubit", "Transport", "EPRSocket"]
+
+class EPRMismatch(RuntimeError):
+    """The two sides of an EPR socket asked for different things (keep vs measure, count)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PairInfo:
+    """What a kept pair's end learns with it: its Bell state before correction (``frame``),
+    the end nodes' fidelity estimate now, and the emission time of its oldest link pair."""
+
+    frame: int
+    fidelity_estimate: float
+    created: float
+
+
+def basis_kets(basis: str | float) -> Any:
+    """See :func:`qstack.network.network.basis_kets` (a basis name or an X–Z angle)."""
+    import math as _m
+
+    import numpy as np
+
+    if isinstance(basis, str):
+        if basis not in ("Z", "X", "Y"):
+            raise ValueError(f"basis must be 'Z', 'X', 'Y' or an angle in radians, got {basis!r}")
+        return basis
+    theta = float(basis)
+    if not _m.isfinite(theta):
+        raise ValueError(f"basis angle must be finite, got {basis!r}")
+    c, s = _m.cos(theta / 2), _m.sin(theta / 2)
+    return [np.array([c, s], dtype=complex), np.array([-s, c], dtype=complex)]
+
+
+def expected_parity(frame: int, basis: str) -> int:
+    """Parity of ideal outcomes on Bell state ``frame`` measured in ``basis`` on both sides.
+
+    >>> [expected_parity(f, "Z") for f in range(4)]
+    [0, 0, 1, 1]
+    """
+    x, z = frame >> 1, frame & 1
+    return {"Z": x, "X": z, "Y": 1 ^ x ^ z}[basis]
+
+
+def _basis_text(b: str | float) -> str:
+    return b if isinstance(b, str) else repr(float(b))
+
+
+def _basis_value(text: str) -> str | float:
+    return text if text in ("Z", "X", "Y") else float(text)
+
+
+def purpose_head_at_once(purpose: bytes) -> bool:
+    """Whether a flow's creator uses its half as it is heralded (an observer's question)."""
+    if not purpose:
+        return False
+    p = app_pb2.EprPurpose()
+    try:
+        p.ParseFromString(purpose)
+    except Exception:  # noqa: BLE001 - not a transport purpose
+        return False
+    return p.creator_at_once
 
 
 class AppQubit:
@@ -46,158 +108,214 @@ class AppQubit:
     (:meth:`touch`); measuring or discarding it frees its memory position.
     """
 
-    __slots__ = ("node", "qubit", "pair")
+    __slots__ = ("node", "qubit", "pair", "position", "info")
 
-    def __init__(self, node: QuantumNode, qubit: Qubit, pair: LinkPair | None = None):
+    def __init__(self, node: TransportLayer, qubit: Qubit, pair: NetDeliver | None = None,
+                 position: int | None = None, info: PairInfo | None = None):
         self.node = node
         self.qubit = qubit
         self.pair = pair
+        self.position = pair.position if pair is not None else position
+        self.info = info
 
     def touch(self) -> Qubit:
         """The underlying qubit with its memory decoherence applied up to now."""
-        if self.pair is not None:
-            return self.node.memory.peek(self.pair.position, self.node.sim.now)
+        if self.position is not None:
+            return self.node.memory.peek(self.position, self.node.rt.now)
         return self.qubit
 
     def release(self) -> None:
         """Free the memory position (after the qubit was measured or discarded)."""
-        pair = self.pair
-        if pair is not None:
-            self.node.memory.clear(pair.position)
-            self.node.network.links[pair.link].release(self.node.name, pair.index)
+        if self.pair is not None:
+            self.node.network.release(self.pair)
             self.pair = None
+        elif self.position is not None:
+            self.node.free_local(self.position)
+        self.position = None
 
     def __repr__(self) -> str:
-        where = f"position {self.pair.position}" if self.pair is not None else "local"
+        where = f"position {self.position}" if self.position is not None else "local"
         return f"AppQubit({self.node.name}, {where}, {'alive' if self.qubit.alive else self.qubit.fate})"
 
 
-@dataclass
-class _Request:
-    creator: str  # role
-    receiver: str  # role
-    number: int
-    min_fidelity: float
-    basis: str | None  # None: keep
-    bases: tuple[tuple, tuple] | None = None  # per-side basis lists (creator, receiver)
-    creator_at_once: bool = False  # the creator Bell-measures its half as it is heralded
+class TransportLayer(Layer):
+    """The transport layer of one node for one application session (``node_of``: role → node)."""
 
+    layer = "transport"
 
-class Transport:
-    """End-to-end services for the roles of one application session on a network."""
-
-    def __init__(self, network: QuantumNetwork, session: int, nodes_of_roles: dict[str, str]):
+    def __init__(self, runtime: Any, network: Any, session: int, node_of: dict[str, str]) -> None:
+        self.rt = runtime
+        self.name = runtime.node
+        self.memory = runtime.memory
         self.network = network
-        self.sim = network.sim
         self.session = session
-        self.node_of = dict(nodes_of_roles)
-        self.role_of = {n: r for r, n in nodes_of_roles.items()}
-        # (creator role, receiver role, side) -> Mailbox of AppQubit or outcome
-        self._boxes: dict[tuple[str, str, str], Mailbox] = {}
-        self._flows: dict[int, _Request] = {}
-        self._head_outcomes: dict[tuple[int, tuple[str, int]], int] = {}
-        self._teleports: dict[tuple[str, str], Mailbox] = defaultdict(lambda: Mailbox(self.sim))
-        self._transfer_ids: dict[tuple[str, str], int] = defaultdict(int)
+        self.node_of = dict(node_of)
+        self.rng = network.rng
+        self._boxes: dict[tuple[str, str, str], Any] = {}
+        self._purposes: dict[int, Any] = {}
+        self._expect: dict[tuple[str, str], tuple[bool, int]] = {}
+        self._teleports: dict[tuple[str, str], Any] = {}
+        self._transfer_ids: dict[tuple[str, str], int] = {}
+        self._inboxes: dict[tuple[str, str], Any] = {}
+        self._local_free: list[int] | None = None
 
-    def box(self, creator: str, receiver: str, side: str) -> Mailbox:
+    def handlers(self) -> dict[type, Any]:
+        return {app_pb2.AppMessage: self._on_app_message, app_pb2.TeleportRecord: self._on_teleport}
+
+    # ------------------------------------------------------------------ mailboxes
+
+    def box(self, creator: str, receiver: str, side: str) -> Any:
         """The mailbox where ``side`` (``"creator"``/``"receiver"``) gets its pairs."""
         key = (creator, receiver, side)
         if key not in self._boxes:
-            self._boxes[key] = Mailbox(self.sim, name=f"epr {creator}->{receiver} {side}")
+            self._boxes[key] = self.rt.mailbox(f"epr {creator}->{receiver} {side}")
         return self._boxes[key]
+
+    def inbox(self, to_role: str, from_role: str) -> Any:
+        key = (to_role, from_role)
+        if key not in self._inboxes:
+            self._inboxes[key] = self.rt.mailbox(f"{from_role}->{to_role}")
+        return self._inboxes[key]
+
+    def teleports(self, from_role: str, to_role: str) -> Any:
+        key = (from_role, to_role)
+        if key not in self._teleports:
+            self._teleports[key] = self.rt.mailbox(f"teleport {from_role}->{to_role}")
+        return self._teleports[key]
+
+    def next_transfer_id(self, from_role: str, to_role: str) -> int:
+        key = (from_role, to_role)
+        self._transfer_ids[key] = self._transfer_ids.get(key, 0) + 1
+        return self._transfer_ids[key]
+
+    def free_local(self, position: int) -> None:
+        self.memory.clear(position)
 
     # ------------------------------------------------------------------ requests
 
-    def request_pairs(self, creator: str, receiver: str, number: int, min_fidelity: float,
-                      basis: str | None, bases: tuple[tuple, tuple] | None = None,
-                      creator_at_once: bool = False) -> None:
-        """Set up a flow from ``creator``'s node to ``receiver``'s for ``number`` pairs."""
-        from qstack.scenario import RequestSpec
-
+    def request_pairs(self, creator: str, receiver: str, number: int, min_fidelity: float, basis: str | None,
+                      bases: tuple[tuple, tuple] | None = None, creator_at_once: bool = False) -> int:
+        """Ask the network for ``number`` pairs from ``creator``'s node (here) to ``receiver``'s."""
+        dest = self.node_of[receiver]
+        req0 = NetRequest(self.name, dest)
+        route = self.network.route(req0)
         if min_fidelity > 0.0 and basis is None:
-            route = self.network.route(self.node_of[creator], self.node_of[receiver])
-            fresh = self.network.estimated_fidelity(route, 0.0)
+            fresh = self.network.topology.estimated_fidelity(route, 0.0)
             if fresh < min_fidelity:
                 raise ValueError(
                     f"min_fidelity {min_fidelity:g} cannot be met between {creator!r} and {receiver!r}: "
-                    f"pairs on route {'–'.join(route)} are expected at fidelity {fresh:.4f} when fresh"
-                )
-        spec = RequestSpec(
-            source=self.node_of[creator], destination=self.node_of[receiver], pairs=number,
-            min_fidelity=min_fidelity, type="keep" if basis is None else "measure", basis=basis,
-        )
-        result = self.network.request(spec)
-        self._flows[result.flow_id] = _Request(creator, receiver, number, min_fidelity, basis, bases,
-                                               creator_at_once)
-        self.network.consumers[result.flow_id] = self
+                    f"pairs on route {'–'.join(route)} are expected at fidelity {fresh:.4f} when fresh")
+        purpose = app_pb2.EprPurpose(session=self.session, creator_role=creator, receiver_role=receiver,
+                                     measure=basis is not None, basis=basis or "", creator_at_once=creator_at_once,
+                                     number=number)
+        if bases is not None:
+            purpose.creator_bases.extend(_basis_text(b) for b in bases[0])
+            purpose.receiver_bases.extend(_basis_text(b) for b in bases[1])
+        req = NetRequest(self.name, dest, pairs=number, min_fidelity=min_fidelity,
+                         floor=min_fidelity if basis is None else 0.0,
+                         type="keep" if basis is None else "measure", basis=basis or "Z",
+                         purpose=purpose.SerializeToString())
+        fid = self.network.request(req)
+        self._purposes[fid] = purpose
+        return fid
 
-    def fidelity_floor(self, flow_id: int) -> float:
-        """The kept pairs' fidelity floor of a flow (0: none). Pairs estimated below it at
-        delivery are dropped and the flow delivers another (retry)."""
-        req = self._flows.get(flow_id)
-        return req.min_fidelity if req is not None and req.basis is None else 0.0
+    def expect(self, creator: str, receiver: str, measure: bool, number: int) -> None:
+        """The receiver role called ``recv_*``: remember it to check against the creator's call."""
+        self._expect[(creator, receiver)] = (measure, number)
 
-    def creator_measures_at_once(self, flow_id: int) -> bool:
-        """Whether the creator uses its half the moment it is heralded (stores nothing)."""
-        req = self._flows.get(flow_id)
-        return req is not None and req.creator_at_once
+    # ------------------------------------------------------------------ network indications
 
-    def measurement_bases(self, flow_id: int) -> tuple[tuple, tuple] | None:
-        """Per-side basis lists of a measured flow (creator's, receiver's), or None."""
-        req = self._flows.get(flow_id)
-        return None if req is None else req.bases
+    def _purpose(self, flow: FlowInfo) -> Any:
+        p = self._purposes.get(flow.flow_id)
+        if p is None and flow.purpose:
+            p = app_pb2.EprPurpose()
+            try:
+                p.ParseFromString(flow.purpose)
+            except Exception as exc:  # noqa: BLE001
+                raise ProtocolViolation("flow purpose is not an EprPurpose") from exc
+            if p.session != self.session:
+                return None
+            self._purposes[flow.flow_id] = p
+        return p
 
-    # ------------------------------------------------------------------ network callbacks
+    def flow_started(self, flow: FlowInfo, end: str) -> None:
+        if end != "tail":
+            return
+        p = self._purpose(flow)
+        if p is None:
+            return
+        want = self._expect.get((p.creator_role, p.receiver_role))
+        if want is not None and (want[0] != p.measure or want[1] != p.number):
+            mine = f"{'recv_measure' if want[0] else 'recv_keep'}({want[1]})"
+            theirs = f"{'create_measure' if p.measure else 'create_keep'}({p.number})"
+            reason = (f"EPR socket mismatch: role {p.receiver_role!r} called {mine} but role {p.creator_role!r} "
+                      f"called {theirs}")
+            self.box(p.creator_role, p.receiver_role, "receiver").put(EPRMismatch(reason))
+            self.network.stop(flow.flow_id, reason)
 
-    def tail_ready(self, node: QuantumNode, flow: Flow, pair: LinkPair, delivery: Delivery) -> bool:
-        """The receiver's end of a pair was delivered; return True when the transport took it."""
-        req = self._flows.get(flow.flow_id)
-        if req is None:
-            return False
-        box = self.box(req.creator, req.receiver, "receiver")
-        if req.basis is None:
-            q = node.memory.peek(pair.position, self.sim.now)
-            if delivery.frame:
-                operate([q], CORRECTIONS[delivery.frame])  # the tail makes the pair Φ⁺
-            box.put(AppQubit(node, q, pair))
-        elif req.bases is not None:  # outcomes already follow Φ⁺ (the tail corrected the frame)
-            m_head, m_tail = delivery.outcomes or (0, 0)
-            i, j = delivery.bases or (0, 0)
-            self._head_outcomes[(flow.flow_id, delivery.head_pair)] = (m_head, i)
-            box.put((m_tail, j))
+    def flow_failed(self, f: NetFail) -> None:
+        p = self._purposes.get(f.flow_id)
+        if p is None:
+            return
+        side = "creator" if self.node_of.get(p.creator_role) == self.name else "receiver"
+        exc = EPRMismatch(f.reason) if f.reason.startswith("EPR socket mismatch") else \
+            RuntimeError(f"EPR pairs {p.creator_role}->{p.receiver_role} failed: {f.reason}")
+        self.box(p.creator_role, p.receiver_role, side).put(exc)
+
+    def deliver(self, d: NetDeliver) -> None:
+        p = self._purpose(d.flow)
+        if p is None:  # not this session's: consume it
+            if d.qubit.alive:
+                discard(d.qubit)
+            self.network.release(d)
+            return
+        noise = self.memory.gate_noise
+        if d.end == "tail":
+            box = self.box(p.creator_role, p.receiver_role, "receiver")
+            if not p.measure:
+                q = self.memory.peek(d.position, self.rt.now)
+                if d.frame:
+                    operate([q], CORRECTIONS[d.frame])  # the tail makes the pair Φ⁺
+                est = self.network.topology.estimated_fidelity(d.flow.route, self.rt.now - d.created)
+                box.put(AppQubit(self, q, d, info=PairInfo(d.frame, est, d.created)))
+                return
+            if p.receiver_bases:  # each side draws its basis; the tail corrects the frame first
+                if d.frame:
+                    operate([d.qubit], CORRECTIONS[d.frame])
+                bl = [_basis_value(b) for b in p.receiver_bases]
+                j = int(self.rng.integers(len(bl))) if len(bl) > 1 else 0
+                m = measure(d.qubit, basis_kets(bl[j]), self.rng, noise)
+                box.put((m, j))
+            else:
+                m = measure(d.qubit, p.basis, self.rng, noise)
+                box.put(m ^ expected_parity(d.frame, p.basis) ^ expected_parity(0, p.basis))
+            self.network.release(d)
+            return
+        box = self.box(p.creator_role, p.receiver_role, "creator")
+        if not p.measure:
+            est = self.network.topology.estimated_fidelity(d.flow.route, self.rt.now - d.created)
+            box.put(AppQubit(self, d.qubit, d, info=PairInfo(d.frame, est, d.created)))
+            return
+        if p.creator_bases:
+            bl = [_basis_value(b) for b in p.creator_bases]
+            i = int(self.rng.integers(len(bl))) if len(bl) > 1 else 0
+            m = measure(d.qubit, basis_kets(bl[i]), self.rng, noise) if d.qubit.alive else 0
+            box.put((m, i))
         else:
-            m_head, m_tail = delivery.outcomes or (0, 0)
-            flip = expected_parity(delivery.frame, req.basis) ^ expected_parity(0, req.basis)
-            self._head_outcomes[(flow.flow_id, delivery.head_pair)] = m_head
-            box.put(m_tail ^ flip)
-        return True
+            box.put(measure(d.qubit, p.basis, self.rng, noise) if d.qubit.alive else 0)
+        self.network.release(d)
 
-    def head_ready(self, node: QuantumNode, flow: Flow, pair: LinkPair) -> bool:
-        """The creator's end learned of its pair (EndToEndConfirm); return True when taken."""
-        req = self._flows.get(flow.flow_id)
-        if req is None:
-            return False
-        box = self.box(req.creator, req.receiver, "creator")
-        if req.basis is None:
-            box.put(AppQubit(node, pair.qubit, pair))
-        else:
-            key = (flow.flow_id, (pair.link, pair.seq))
-            box.put(self._head_outcomes.pop(key, 0))
-            node._drop(node.network.links[pair.link], pair)  # noqa: SLF001 - measured: free it
-        return True
+    # ------------------------------------------------------------------ classical messages
 
-    # ------------------------------------------------------------------ teleportation
+    def _on_app_message(self, src: str, msg: Any) -> None:
+        if msg.session != self.session or self.node_of.get(msg.to_role) != self.name:
+            raise ProtocolViolation("AppMessage for an unknown application session or role")
+        self.inbox(msg.to_role, msg.from_role).put(msg.payload)
 
-    def record_teleport(self, from_role: str, to_role: str, outcome: int) -> None:
-        """A TeleportRecord arrived for ``to_role``."""
-        self._teleports[(from_role, to_role)].put(outcome)
-
-    def next_transfer_id(self, from_role: str, to_role: str) -> int:
-        self._transfer_ids[(from_role, to_role)] += 1
-        return self._transfer_ids[(from_role, to_role)]
-
-    def teleports(self, from_role: str, to_role: str) -> Mailbox:
-        return self._teleports[(from_role, to_role)]
+    def _on_teleport(self, src: str, msg: Any) -> None:
+        if msg.session != self.session or self.node_of.get(msg.to_role) != self.name:
+            raise ProtocolViolation("TeleportRecord for an unknown application session or role")
+        self.teleports(msg.from_role, msg.to_role).put(msg.outcome)
 
 
 class EPRSocket:
@@ -212,20 +330,22 @@ class EPRSocket:
         self.ctx = ctx
         self.peer = peer
 
-    async def create_keep(self, number: int = 1, min_fidelity: float = 0.0, timeout: float | None = None) -> list:
+    async def create_keep(self, number: int = 1, min_fidelity: float = 0.0, timeout: float | None = None, *,
+                          max_time: float | None = None) -> list:
         """Create ``number`` pairs with ``peer`` and keep this side's qubits (needs stage 3).
 
         ``min_fidelity`` is a floor: the links get a fidelity budget, a pair whose estimated
         fidelity (links and the end memories' decay over its age) is below the floor at
         delivery is dropped and another made, and a floor that even fresh pairs cannot reach
-        is refused at once with a ValueError."""
+        is refused at once with a ValueError. Each qubit's ``info`` is a :class:`PairInfo`.
+        ``max_time`` (an alias of ``timeout``) bounds the wait in seconds."""
         self.ctx._require_keep("create_keep")
-        return await self._create(number, min_fidelity, None, timeout)
+        return await self._create(number, min_fidelity, None, timeout if max_time is None else max_time)
 
-    async def recv_keep(self, number: int = 1, timeout: float | None = None) -> list:
+    async def recv_keep(self, number: int = 1, timeout: float | None = None, *, max_time: float | None = None) -> list:
         """Receive ``number`` pairs created by ``peer``; keep this side's qubits (stage 3)."""
         self.ctx._require_keep("recv_keep")
-        return await self._recv(number, timeout)
+        return await self._recv(number, timeout if max_time is None else max_time, measure=False)
 
     async def create_measure(self, number: int = 1, basis: str = "Z", min_fidelity: float = 0.0,
                              timeout: float | None = None, *, bases: Sequence | None = None,
@@ -248,33 +368,41 @@ class EPRSocket:
     async def recv_measure(self, number: int = 1, timeout: float | None = None) -> list:
         """Receive the outcomes of ``number`` measured pairs created by ``peer`` (with the
         bases the creator asked this side to draw from, ``(outcome, basis index)`` pairs)."""
-        return await self._recv(number, timeout)
+        return await self._recv(number, timeout, measure=True)
 
     async def _create(self, number: int, min_fidelity: float, basis: str | None, timeout: float | None,
                       bases: tuple[tuple, tuple] | None = None, at_once: bool = False) -> list:
-        if not (isinstance(number, int) and number >= 1):
-            raise ValueError(f"number must be an int >= 1, got {number!r}")
+        if not (isinstance(number, int) and 1 <= number < 2**32):
+            raise ValueError(f"number must be an int in [1, 2^32), got {number!r}")
         if basis is not None and basis not in ("Z", "X", "Y"):
             raise ValueError(f"basis must be 'Z', 'X' or 'Y', got {basis!r}")
         if not 0.0 <= min_fidelity <= 1.0:
             raise ValueError(f"min_fidelity must be in [0, 1], got {min_fidelity}")
         transport = self.ctx.transport
+        if basis is None and not at_once:
+            self.ctx._check_positions(number, "create_keep")
         transport.request_pairs(self.ctx.role, self.peer, number, min_fidelity, basis, bases, at_once)
-        return await _take(transport.box(self.ctx.role, self.peer, "creator"), number, timeout, self.ctx.sim)
+        return await _take(transport.box(self.ctx.role, self.peer, "creator"), number, timeout, self.ctx)
 
-    async def _recv(self, number: int, timeout: float | None) -> list:
+    async def _recv(self, number: int, timeout: float | None, measure: bool) -> list:
         if not (isinstance(number, int) and number >= 1):
             raise ValueError(f"number must be an int >= 1, got {number!r}")
         transport = self.ctx.transport
-        return await _take(transport.box(self.peer, self.ctx.role, "receiver"), number, timeout, self.ctx.sim)
+        if not measure:
+            self.ctx._check_positions(number, "recv_keep")
+        transport.expect(self.peer, self.ctx.role, measure, number)
+        return await _take(transport.box(self.peer, self.ctx.role, "receiver"), number, timeout, self.ctx)
 
 
-async def _take(box: Mailbox, number: int, timeout: float | None, sim: Any) -> list:
+async def _take(box: Any, number: int, timeout: float | None, ctx: Any) -> list:
     out = []
-    deadline = math.inf if timeout is None else sim.now + timeout
+    deadline = math.inf if timeout is None else ctx.now + timeout
     for _ in range(number):
-        left = None if timeout is None else max(deadline - sim.now, 0.0)
-        out.append(await box.get(timeout=left))
+        left = None if timeout is None else max(deadline - ctx.now, 0.0)
+        item = await box.get(timeout=left)
+        if isinstance(item, BaseException):
+            raise item
+        out.append(item)
     return out
 
 

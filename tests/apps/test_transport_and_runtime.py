@@ -236,7 +236,7 @@ def test_a_fidelity_floor_drops_decayed_pairs_and_retries():
 
     assert min(received(free)) < floor  # without the floor, decayed pairs do reach the apps
     assert len(received(r)) == 30 and min(received(r)) >= floor - 1e-12
-    generated = [x.network.links["n0-n1"].pairs_generated for x in (free, r)]
+    generated = [x.network.stations["n0-n1"].pairs_generated for x in (free, r)]
     assert generated[1] > 2 * generated[0]  # the dropped pairs were made again
 
 

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from qstack_network_helpers import ARM, HOP, chain, run
 
-from qstack.network import QuantumNode
+from qstack.link.service import LinkOK
+from qstack.network.protocol import SwapEvent
+from qstack.network.service import NetDeliver
 from qstack.quantum import theory
-from qstack.quantum.core import reduced_dm
 from qstack.quantum.states import BELL_KETS_NP
 
 IDEAL = {"t1": "inf", "t2": "inf"}  # STARLIGHT defaults: no gate noise, no dark counts, double click
@@ -86,14 +87,13 @@ def test_two_link_dephasing_adds_up_over_all_four_storage_times(monkeypatch):
     decohere until the swap, the end qubits until delivery)."""
     t2 = 3e-3
     swaps: dict[tuple[str, int], tuple[float, float, float]] = {}
-    orig = QuantumNode._swap
-
-    def recording_swap(self, flow, up, down):
-        swaps[(down.link, down.seq)] = (self.sim.now, up.created, down.created)
-        return orig(self, flow, up, down)
-
-    monkeypatch.setattr(QuantumNode, "_swap", recording_swap)
-    flow = run(chain(3, seed=6, t1="inf", t2=t2, memory_positions=3))
+    created: dict[tuple[str, int], float] = {}
+    net = chain(3, seed=6, t1="inf", t2=t2, memory_positions=3)
+    net.recorder.subscribe(LinkOK, lambda ok: created.__setitem__(ok.pair_id, ok.created))
+    net.recorder.subscribe(
+        SwapEvent, lambda ev: swaps.__setitem__(ev.down, (ev.time, created[ev.up], created[ev.down]))
+    )
+    flow = run(net)
     assert len(flow.deliveries) >= 20
     ages = set()
     for d in flow.deliveries:
@@ -109,19 +109,15 @@ def test_two_link_dephasing_adds_up_over_all_four_storage_times(monkeypatch):
 
 
 def _record_bell_coefficients(net) -> list[tuple[int, np.ndarray]]:
-    """Wrap ``net.deliver`` to record (announced frame, the four Bell fidelities) per delivery."""
+    """Subscribe to delivered pairs and record (announced frame, the four Bell fidelities)."""
     seen: list[tuple[int, np.ndarray]] = []
-    orig = net.deliver
 
-    def deliver(flow, tail, pair, head_key, frame, age):
-        now = net.sim.now
-        head = net.nodes[flow.route[0]]
-        head_pair = head.flows[flow.flow_id].ends[head_key]
-        rho = reduced_dm([head.memory.peek(head_pair.position, now), tail.memory.peek(pair.position, now)])
-        seen.append((frame, np.array([float(np.real(b.conj() @ rho @ b)) for b in BELL_KETS_NP])))
-        return orig(flow, tail, pair, head_key, frame, age)
+    def deliver(d):
+        if d.end == "tail":
+            rho = net.pair_state(d)
+            seen.append((d.frame, np.array([float(np.real(b.conj() @ rho @ b)) for b in BELL_KETS_NP])))
 
-    net.deliver = deliver
+    net.recorder.subscribe(NetDeliver, deliver)
     return seen
 
 

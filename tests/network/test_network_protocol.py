@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from qstack_network_helpers import chain, chain_dict, run
 
+from qstack.link.service import LinkOK
 from qstack.network import build_network, run_scenario
 from qstack.physical.heralding import HeraldingModel
 from qstack.proto import encode
@@ -126,15 +127,12 @@ def test_two_flows_share_the_trunk_and_a_finished_flow_is_torn_down():
     net = build_network(sc)
     trunk = net.links["r1-r2"]
     per_flow: dict[int, int] = {}
-    orig_take = trunk.take
 
-    def take(node, herald):
-        pair = orig_take(node, herald)
-        if pair is not None and node is trunk.a:
-            per_flow[pair.purpose_id] = per_flow.get(pair.purpose_id, 0) + 1
-        return pair
+    def heralded(ok: LinkOK) -> None:
+        if ok.link == trunk.name and ok.peer == trunk.b.name:  # r1's view of each trunk pair
+            per_flow[ok.purpose_id] = per_flow.get(ok.purpose_id, 0) + 1
 
-    trunk.take = take
+    net.recorder.subscribe(LinkOK, heralded)
     net.sim.run(until=sc.simulation.duration)
     f1, f2 = net.flows[1], net.flows[2]
     assert f1.route == ["alice", "r1", "r2", "bob"] and f2.route == ["carol", "r1", "r2", "dave"]

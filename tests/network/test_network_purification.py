@@ -98,7 +98,9 @@ def test_measure_flows_have_qber_two_thirds_of_the_infidelity(basis):
     """A CREATE_MEASURE flow measures both ends of each delivered Werner pair of fidelity F in
     one basis. Relative to the announced Bell state's correlations the outcomes disagree with
     probability ``2(1 − F)/3`` in every basis (the three error Bell states each flip two of the
-    three Pauli correlations). Monte Carlo: within 4 standard errors."""
+    three Pauli correlations). Monte Carlo: within 4 standard errors. Each end measures its own
+    qubit when it learns of the pair, so a pair whose confirmation is still on its way to the
+    head when the run stops is measured at the tail only (at most the few in flight)."""
     d = linear_chain(3, seed=11, duration=0.3, raw_fidelity=F_RAW, t2="inf")
     d["requests"][0]["type"] = "measure"
     d["requests"][0]["basis"] = basis
@@ -106,7 +108,7 @@ def test_measure_flows_have_qber_two_thirds_of_the_infidelity(basis):
     f_e2e = theory.werner_swap_fidelity(F_RAW, F_RAW)
     q = 2 * (1 - f_e2e) / 3
     n = flow["measured"]
-    assert n == flow["delivered"] > 200
+    assert flow["delivered"] - 3 <= n <= flow["delivered"] and n > 200
     se = math.sqrt(q * (1 - q) / n)
     assert abs(flow["qber"] - q) < 4 * se
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from qstack_network_helpers import ARM, HOP, chain
 
-from qstack.network import QuantumNode
+from qstack.network.protocol import SwapEvent
 
 
 def _cycle(net) -> tuple[float, float]:
@@ -92,14 +92,6 @@ def test_two_segment_swap_asap_waits_for_the_slower_link(monkeypatch):
     exactly, and its mean is (3 − 2p)/(p(2 − p)) (REFERENCES.md: two-segment waiting time).
     Checked over 600 seeds within 4 SE."""
     swaps: list[float] = []
-    orig = QuantumNode._swap
-
-    def recording_swap(self, flow, up, down):
-        swaps.append(self.sim.now)
-        self.sim.stop()
-        return orig(self, flow, up, down)
-
-    monkeypatch.setattr(QuantumNode, "_swap", recording_swap)
     # 1 km at 1e-6 s/km: d = 5e-7 s, D = 1e-6 s; attempt rate 1 kHz: c = 1 ms ≫ 6D.
     # Double click, no loss in fibre, η = emission efficiency ≈ 0.7746: p = η²/2 = 0.3.
     d_arm, d_hop = 5e-7, 1e-6
@@ -118,6 +110,7 @@ def test_two_segment_swap_asap_waits_for_the_slower_link(monkeypatch):
             duration=1.0,
             link={"classical_delay_per_km": 1e-6, "length": "1 km"},
         )
+        net.recorder.subscribe(SwapEvent, lambda ev, net=net: (swaps.append(ev.time), net.sim.stop()))
         net.sim.run(until=1.0)
         c, p = _cycle(net)
         assert len(swaps) == 1

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13qstack/v1/app.proto\x12\tqstack.v1\"k\n\x0eTeleportRecord\x12\x0f\n\x07session\x18\x01 \x01(\x04\x12\x11\n\tfrom_role\x18\x02 \x01(\t\x12\x0f\n\x07to_role\x18\x03 \x01(\t\x12\x13\n\x0btransfer_id\x18\x04 \x01(\x04\x12\x0f\n\x07outcome\x18\x05 \x01(\r\"R\n\nAppMessage\x12\x0f\n\x07session\x18\x01 \x01(\x04\x12\x11\n\tfrom_role\x18\x02 \x01(\t\x12\x0f\n\x07to_role\x18\x03 \x01(\t\x12\x0f\n\x07payload\x18\x04 \x01(\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13qstack/v1/app.proto\x12\tqstack.v1\"k\n\x0eTeleportRecord\x12\x0f\n\x07session\x18\x01 \x01(\x04\x12\x11\n\tfrom_role\x18\x02 \x01(\t\x12\x0f\n\x07to_role\x18\x03 \x01(\t\x12\x13\n\x0btransfer_id\x18\x04 \x01(\x04\x12\x0f\n\x07outcome\x18\x05 \x01(\r\"R\n\nAppMessage\x12\x0f\n\x07session\x18\x01 \x01(\x04\x12\x11\n\tfrom_role\x18\x02 \x01(\t\x12\x0f\n\x07to_role\x18\x03 \x01(\t\x12\x0f\n\x07payload\x18\x04 \x01(\x0c\"\xc2\x01\n\nEprPurpose\x12\x0f\n\x07session\x18\x01 \x01(\x04\x12\x14\n\x0c\x63reator_role\x18\x02 \x01(\t\x12\x15\n\rreceiver_role\x18\x03 \x01(\t\x12\x0f\n\x07measure\x18\x04 \x01(\x08\x12\r\n\x05\x62\x61sis\x18\x05 \x01(\t\x12\x15\n\rcreator_bases\x18\x06 \x03(\t\x12\x16\n\x0ereceiver_bases\x18\x07 \x03(\t\x12\x17\n\x0f\x63reator_at_once\x18\x08 \x01(\x08\x12\x0e\n\x06number\x18\t \x01(\rb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,4 +35,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TELEPORTRECORD']._serialized_end=141
   _globals['_APPMESSAGE']._serialized_start=143
   _globals['_APPMESSAGE']._serialized_end=225
+  _globals['_EPRPURPOSE']._serialized_start=228
+  _globals['_EPRPURPOSE']._serialized_end=422
 # @@protoc_insertion_point(module_scope)

@@ -110,16 +110,18 @@ class CreateErr(_message.Message):
     def __init__(self, request_id: _Optional[int] = ..., error: _Optional[_Union[LinkError, str]] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class Herald(_message.Message):
-    __slots__ = ("pair", "bell_index", "attempts", "emission_time")
+    __slots__ = ("pair", "bell_index", "attempts", "emission_time", "request_id")
     PAIR_FIELD_NUMBER: _ClassVar[int]
     BELL_INDEX_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     EMISSION_TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     pair: LinkPairId
     bell_index: int
     attempts: int
     emission_time: float
-    def __init__(self, pair: _Optional[_Union[LinkPairId, _Mapping]] = ..., bell_index: _Optional[int] = ..., attempts: _Optional[int] = ..., emission_time: _Optional[float] = ...) -> None: ...
+    request_id: int
+    def __init__(self, pair: _Optional[_Union[LinkPairId, _Mapping]] = ..., bell_index: _Optional[int] = ..., attempts: _Optional[int] = ..., emission_time: _Optional[float] = ..., request_id: _Optional[int] = ...) -> None: ...
 
 class Expire(_message.Message):
     __slots__ = ("pair", "reason")

@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class PathSetup(_message.Message):
-    __slots__ = ("flow_id", "source", "destination", "route", "min_fidelity", "link_min_fidelity", "num_pairs", "deadline", "swapping", "purification", "cutoff", "type", "basis")
+    __slots__ = ("flow_id", "source", "destination", "route", "min_fidelity", "link_min_fidelity", "num_pairs", "deadline", "swapping", "purification", "cutoff", "type", "basis", "fidelity_floor", "purpose")
     FLOW_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,8 @@ class PathSetup(_message.Message):
     CUTOFF_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     BASIS_FIELD_NUMBER: _ClassVar[int]
+    FIDELITY_FLOOR_FIELD_NUMBER: _ClassVar[int]
+    PURPOSE_FIELD_NUMBER: _ClassVar[int]
     flow_id: int
     source: str
     destination: str
@@ -35,7 +37,9 @@ class PathSetup(_message.Message):
     cutoff: float
     type: _link_pb2.RequestType
     basis: _link_pb2.Basis
-    def __init__(self, flow_id: _Optional[int] = ..., source: _Optional[str] = ..., destination: _Optional[str] = ..., route: _Optional[_Iterable[str]] = ..., min_fidelity: _Optional[float] = ..., link_min_fidelity: _Optional[float] = ..., num_pairs: _Optional[int] = ..., deadline: _Optional[float] = ..., swapping: _Optional[str] = ..., purification: _Optional[str] = ..., cutoff: _Optional[float] = ..., type: _Optional[_Union[_link_pb2.RequestType, str]] = ..., basis: _Optional[_Union[_link_pb2.Basis, str]] = ...) -> None: ...
+    fidelity_floor: float
+    purpose: bytes
+    def __init__(self, flow_id: _Optional[int] = ..., source: _Optional[str] = ..., destination: _Optional[str] = ..., route: _Optional[_Iterable[str]] = ..., min_fidelity: _Optional[float] = ..., link_min_fidelity: _Optional[float] = ..., num_pairs: _Optional[int] = ..., deadline: _Optional[float] = ..., swapping: _Optional[str] = ..., purification: _Optional[str] = ..., cutoff: _Optional[float] = ..., type: _Optional[_Union[_link_pb2.RequestType, str]] = ..., basis: _Optional[_Union[_link_pb2.Basis, str]] = ..., fidelity_floor: _Optional[float] = ..., purpose: _Optional[bytes] = ...) -> None: ...
 
 class PathSetupAck(_message.Message):
     __slots__ = ("flow_id", "accepted", "reason")
@@ -86,16 +90,18 @@ class EndToEndConfirm(_message.Message):
     def __init__(self, flow_id: _Optional[int] = ..., head_pair: _Optional[_Union[_link_pb2.LinkPairId, _Mapping]] = ..., tail_pair: _Optional[_Union[_link_pb2.LinkPairId, _Mapping]] = ..., frame: _Optional[int] = ..., seq: _Optional[int] = ...) -> None: ...
 
 class SwapRecord(_message.Message):
-    __slots__ = ("flow_id", "left", "right", "outcome")
+    __slots__ = ("flow_id", "left", "right", "outcome", "created")
     FLOW_ID_FIELD_NUMBER: _ClassVar[int]
     LEFT_FIELD_NUMBER: _ClassVar[int]
     RIGHT_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
     flow_id: int
     left: _link_pb2.LinkPairId
     right: _link_pb2.LinkPairId
     outcome: int
-    def __init__(self, flow_id: _Optional[int] = ..., left: _Optional[_Union[_link_pb2.LinkPairId, _Mapping]] = ..., right: _Optional[_Union[_link_pb2.LinkPairId, _Mapping]] = ..., outcome: _Optional[int] = ...) -> None: ...
+    created: float
+    def __init__(self, flow_id: _Optional[int] = ..., left: _Optional[_Union[_link_pb2.LinkPairId, _Mapping]] = ..., right: _Optional[_Union[_link_pb2.LinkPairId, _Mapping]] = ..., outcome: _Optional[int] = ..., created: _Optional[float] = ...) -> None: ...
 
 class PurifyOutcome(_message.Message):
     __slots__ = ("flow_id", "keep", "sacrifice", "round", "outcome", "protocol")

@@ -1,0 +1,930 @@
+"""The network layer protocol of one node (after Kozlowski, Dahlberg & Wehner, CoNEXT 2020).
+
+A virtual circuit (a *flow*) is set up along a route before any pair is made (PATH SETUP from
+the head, acknowledged from the tail; each node then asks its link layer for pairs towards its
+downstream neighbour). Repeaters swap link pairs as their **swap policy** selects
+(:data:`qstack.network.policies.SWAPPING`): TRACK messages carry the accumulated Pauli frame from
+head to tail (``signalling = "track"``), or swap records go to the far ends of each joined
+segment (``"records"``, nested swapping). The **cut-off policy** discards pairs that waited too
+long (EXPIRE to the other end of the segment), the **purification policy** purifies link pairs
+or end-to-end pairs (BBPSSW, DEJMPS, pumping), and the **routing policy** picks the route.
+
+Pauli frames: a pair in Bell state ``β_i`` (index 0–3 = Φ⁺, Φ⁻, Ψ⁺, Ψ⁻ is the 2-bit Pauli label
+``2x + z`` of ``β_i = (I ⊗ X^x Z^z) Φ⁺``) swapped with one in ``β_j`` by a Bell measurement with
+outcome ``k`` leaves the outer pair in ``β_{i ⊕ j ⊕ k}``. So the frame of an end-to-end pair is
+the XOR of its link heralds and swap outcomes, and nothing is corrected physically until the
+application wants ``Φ⁺``.
+
+The protocol belongs to its node: it reacts to link-layer indications, requests from the layer
+above, classical messages and timers, and acts only through its runtime, its own link layer
+and the static :class:`~qstack.network.topology.Topology`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from qstack.link.protocol import LinkLayer
+from qstack.link.service import UNTIL_STOPPED, LinkCreate, LinkErr, LinkExpire, LinkOK
+from qstack.network.policies import CUTOFF, PURIFICATION, ROUTING, SWAPPING
+from qstack.network.service import FlowInfo, NetDeliver, NetExpire, NetFail, NetRequest
+from qstack.network.topology import Topology
+from qstack.proto.qstack.v1 import link_pb2, network_pb2
+from qstack.quantum import theory
+from qstack.quantum.core import discard, operate
+from qstack.quantum.operations import CORRECTIONS, partner, purification_half, swap_inner, twirl
+from qstack.runtime import Layer, ProtocolViolation, Runtime
+
+__all__ = ["NetworkLayer", "Flow", "Pair", "SwapEvent", "PurificationEvent", "SwapView"]
+
+PairKey = tuple[str, int]
+_BASES = ("Z", "X", "Y")
+
+
+@dataclass(frozen=True, slots=True)
+class SwapEvent:
+    """Observation: ``node`` swapped link pairs ``up`` and ``down`` of ``flow_id`` (outcome 0–3)."""
+
+    time: float
+    node: str
+    flow_id: int
+    up: PairKey
+    down: PairKey
+    outcome: int
+
+
+@dataclass(frozen=True, slots=True)
+class PurificationEvent:
+    """Observation: a purification round of ``flow_id`` at ``node`` (``success`` once both
+    ends' outcomes agreed), keeping ``keep`` and consuming ``sacrifice``."""
+
+    time: float
+    node: str
+    flow_id: int
+    keep: PairKey
+    sacrifice: PairKey
+    success: bool
+    level: int
+    protocol: str
+
+
+class Pair:
+    """The network layer's view of one stored qubit of a flow (a link pair, then a segment)."""
+
+    __slots__ = ("link", "seq", "peer", "position", "qubit", "bell_index", "created", "request_id",
+                 "far", "far_key", "frame", "coeffs", "level", "busy", "coordinator", "bit", "e2e_frame",
+                 "expiry", "limit")
+
+    def __init__(self, ok: LinkOK) -> None:
+        self.link = ok.link
+        self.seq = ok.seq
+        self.peer = ok.peer
+        self.position = ok.position
+        self.qubit = ok.qubit
+        self.bell_index = ok.bell_index
+        self.created = ok.created
+        self.request_id = ok.request_id
+        self.far = -1  # route index of the node holding the other end of the segment
+        self.far_key: PairKey = (ok.link, ok.seq)  # the key by which that node knows its qubit
+        self.frame = ok.bell_index  # the segment's Pauli frame (Bell index)
+        self.coeffs: Any = None  # estimated Bell coefficients in the announced frame
+        self.level = 0  # successful purification rounds so far
+        self.busy = False
+        self.coordinator = False
+        self.bit = 0
+        self.e2e_frame = 0
+        self.expiry = math.inf
+        self.limit = math.inf
+
+    @property
+    def key(self) -> PairKey:
+        return (self.link, self.seq)
+
+    def __repr__(self) -> str:
+        return f"Pair({self.link}#{self.seq} far={self.far} frame={self.frame})"
+
+
+@dataclass
+class Flow:
+    """Per-node state of one virtual circuit."""
+
+    flow_id: int
+    route: list[str]
+    index: int
+    min_fidelity: float
+    link_min_fidelity: float
+    num_pairs: int
+    deadline: float
+    priority: int = 0
+    floor: float = 0.0
+    measure_basis: str | None = None
+    purpose: bytes = b""
+    records: bool = False  # swap signalling: SwapRecords (True) or TRACK (False)
+    targets: tuple[int, int] | None = None
+    up: deque = field(default_factory=deque)  # unswapped pairs towards the head
+    down: deque = field(default_factory=deque)  # unswapped pairs towards the tail
+    swapped: dict = field(default_factory=dict)
+    tracks: dict = field(default_factory=dict)  # key -> held Track
+    ends: dict = field(default_factory=dict)  # head/tail: key -> Pair waiting for Track/Confirm
+    timers: dict = field(default_factory=dict)  # key -> timer of a pooled pair's cut-off
+    sweeps: dict = field(default_factory=lambda: {True: None, False: None})  # queue -> armed sweep timer
+    delivered: int = 0
+    active: bool = False
+    pools: dict = field(default_factory=dict)  # pool name (link or "e2e") -> {key: Pair}
+    e2e_limit: float = math.inf
+    info: FlowInfo | None = None
+
+    @property
+    def is_head(self) -> bool:
+        return self.index == 0
+
+    @property
+    def is_tail(self) -> bool:
+        return self.index == len(self.route) - 1
+
+    @property
+    def up_node(self) -> str | None:
+        return self.route[self.index - 1] if self.index > 0 else None
+
+    @property
+    def down_node(self) -> str | None:
+        return self.route[self.index + 1] if not self.is_tail else None
+
+
+class SwapView:
+    """What a swap policy sees at a repeater: its pairs towards the head (``up``) and the tail
+    (``down``) in arrival order, ``targets`` (nested schedules), ``tracked(pair)``,
+    ``estimate(pair)`` (expected fidelity now) and ``discard(pair)``."""
+
+    __slots__ = ("_net", "_flow", "up", "down", "targets", "has_tracks", "now")
+
+    def __init__(self, net: NetworkLayer, flow: Flow) -> None:
+        self._net, self._flow = net, flow
+        self.up, self.down = flow.up, flow.down
+        self.targets = flow.targets
+        self.has_tracks = bool(flow.tracks)
+        self.now = net.rt.now
+
+    def tracked(self, pair: Pair) -> bool:
+        """Whether the TRACK of ``pair``'s segment already arrived (it reaches the head)."""
+        return (pair.link, pair.seq) in self._flow.tracks
+
+    def estimate(self, pair: Pair) -> float:
+        """Expected fidelity of ``pair``'s link pair now (heralded state and both memories)."""
+        return self._net.link_estimate(pair, self.now - pair.created)
+
+    def discard(self, pair: Pair) -> None:
+        """Drop ``pair`` now and tell the other end of its segment (EXPIRE)."""
+        for q in (self.up, self.down):
+            if pair in q:
+                q.remove(pair)
+        self._net._expire_pair(self._flow, pair, "swap policy")  # noqa: SLF001 - the view's own layer
+
+
+class NetworkLayer(Layer):
+    """The network layer of one node (see the module docstring).
+
+    ``policies`` maps ``routing``, ``swapping``, ``cutoff`` and ``purification`` to plug-in specs
+    or objects (registry names, tables, objects); ``upper`` is the layer above
+    (:class:`~qstack.network.service.NetworkUser`).
+    """
+
+    layer = "network"
+
+    def __init__(self, runtime: Runtime, link: LinkLayer, topology: Topology, policies: dict[str, Any] | None = None,
+                 upper: Any = None, role: str = "repeater") -> None:
+        self.rt = runtime
+        self.node = runtime.node
+        self.link = link
+        link.upper = self
+        self.topology = topology
+        self.upper = upper
+        self.role = role
+        p = dict(policies or {})
+        self.routing = ROUTING.create(p.get("routing") or "shortest_path")
+        self.swapping = SWAPPING.create(p.get("swapping") or "asap")
+        self.cutoff = CUTOFF.create(p.get("cutoff") or "none")
+        pur = p.get("purification")
+        self.purification = PURIFICATION.create(pur) if pur is not None else None
+        self.flows: dict[int, Flow] = {}
+        self.rng = runtime.rng("network")
+        self._flow_counter = 0
+        self._limits: dict[Any, float] = {}
+
+    def handlers(self) -> dict[type, Any]:
+        return {
+            network_pb2.PathSetup: self._on_path_setup,
+            network_pb2.PathSetupAck: self._on_path_setup_ack,
+            network_pb2.PathTeardown: self._on_path_teardown,
+            network_pb2.Track: self._on_track,
+            network_pb2.SwapRecord: self._on_swap_record,
+            network_pb2.EndToEndConfirm: self._on_confirm,
+            link_pb2.Expire: self._on_expire,
+            network_pb2.ExpireNotice: self._on_expire_notice,
+            network_pb2.PurifyOutcome: self._on_purify_outcome,
+        }
+
+    # ------------------------------------------------------------------ service: requests from above
+
+    def route(self, request: NetRequest) -> list[str]:
+        """The route the routing policy picks for ``request``."""
+        return list(self.routing.route(self.topology, request))
+
+    def request(self, req: NetRequest) -> int:
+        """Set up a flow for ``req`` from this node (the head); returns the flow id."""
+        if req.source != self.node:
+            raise ValueError(f"a request starts at its source: {req.source!r} is not {self.node!r}")
+        route = self.route(req)
+        if len(route) < 2 or route[0] != self.node or route[-1] != req.destination:
+            raise ValueError(f"routing policy {getattr(self.routing, 'name', '?')!r} returned an invalid route {route}")
+        if req.flow_id is not None:
+            fid = req.flow_id
+        else:
+            self._flow_counter += 1
+            fid = (self._flow_counter << 20) | (sorted(self.topology.memories).index(self.node) & 0xFFFFF)
+        if fid in self.flows:
+            raise ValueError(f"flow id {fid} is in use at {self.node!r}")
+        links = len(route) - 1
+        w = (4.0 * req.min_fidelity - 1.0) / 3.0 if req.min_fidelity > 0.25 else 0.0
+        link_min = (3.0 * w ** (1.0 / links) + 1.0) / 4.0 if w > 0 else 0.0
+        deadline = self.rt.now + req.deadline
+        flow = self._new_flow(fid, route, 0, req.min_fidelity, link_min, req.pairs, deadline, req.priority, req.floor,
+                              req.basis if req.type == "measure" else None, req.purpose)
+        self.flows[fid] = flow
+        if deadline < math.inf:
+            self.rt.call_at(deadline, self._deadline, fid)
+        self.rt.send(flow.down_node, self._setup_message(flow))  # type: ignore[arg-type]
+        return fid
+
+    def stop(self, flow_id: int, reason: str = "stopped") -> None:
+        """Tear flow ``flow_id`` down here and along its route."""
+        self.teardown(flow_id, reason)
+
+    def release(self, d: NetDeliver) -> None:
+        """The upper layer is done with a delivered qubit: free its memory position."""
+        self.link.release(d.link, d.position)
+
+    # ------------------------------------------------------------------ link layer indications
+
+    def accepts(self, peer: str, purpose_id: int) -> bool:
+        flow = self.flows.get(purpose_id) or self._by_short_id(purpose_id)
+        return flow is not None and peer in (flow.up_node, flow.down_node)
+
+    def _by_short_id(self, purpose_id: int) -> Flow | None:
+        for f in self.flows.values():
+            if f.flow_id & 0xFFFFFFFF == purpose_id:
+                return f
+        return None
+
+    def link_err(self, err: LinkErr) -> None:
+        self.rt.record(err)
+        flow = self.flows.get(err.purpose_id) or (self._by_short_id(err.purpose_id) if err.purpose_id else None)
+        if flow is not None:
+            self._fail(flow, f"link {err.link}: {err.error_name}")
+
+    def link_expire(self, expire: LinkExpire) -> None:
+        self.rt.record(expire)
+
+    def link_ok(self, ok: LinkOK) -> None:
+        flow = self.flows.get(ok.purpose_id)
+        if flow is None and ok.purpose_id:
+            flow = self._by_short_id(ok.purpose_id)
+        if flow is None:  # the flow was torn down meanwhile: free the position
+            self.link.release(ok.link, ok.position)
+            discard(ok.qubit)
+            return
+        pair = Pair(ok)
+        upstream = ok.peer == flow.up_node
+        pair.far = flow.index - 1 if upstream else flow.index + 1
+        pur = self.purification
+        if pur is not None and pur.scope == "link":
+            pair.coeffs = self.link.coefficients(ok)
+            self._pool_add(flow, ok.link, pair, coordinator=not upstream)
+            return
+        self._accept_pair(flow, pair)
+
+    # ------------------------------------------------------------------ estimates
+
+    def link_estimate(self, pair: Pair, age: float) -> float:
+        """Expected fidelity of a link pair after ``age`` s in both ends' memories."""
+        c = self.link.coefficients_of(pair.link, pair.request_id, pair.bell_index)
+        c = [c[i ^ pair.bell_index] for i in range(4)]
+        return self.topology.stored(c, self.node, pair.peer, age)[0]
+
+    def _age_limit(self, pair: Pair) -> float:
+        key = (pair.link, pair.request_id, pair.bell_index)
+        limit = self._limits.get(key)
+        if limit is None:
+            limit = self._limits[key] = self.cutoff.age_limit(lambda age: self.link_estimate(pair, age))
+        return limit
+
+    # ------------------------------------------------------------------ path set-up
+
+    def _new_flow(self, fid: int, route: list[str], index: int, min_fid: float, link_min: float, num: int,
+                  deadline: float, priority: int, floor: float, basis: str | None, purpose: bytes) -> Flow:
+        records = getattr(self.swapping, "signalling", "track") == "records"
+        targets = None
+        if records and hasattr(self.swapping, "targets"):
+            targets = self.swapping.targets(len(route), index)
+        flow = Flow(fid, route, index, min_fid, link_min, num, deadline, priority, floor, basis, purpose, records,
+                    targets)
+        flow.info = FlowInfo(fid, tuple(route), "keep" if basis is None else "measure", basis or "Z", purpose, num)
+        flow.e2e_limit = self.cutoff.age_limit(lambda age: self.topology.estimated_fidelity(route, age))
+        return flow
+
+    def _setup_message(self, flow: Flow) -> Any:
+        fixed = getattr(self.cutoff, "time", None)
+        pur = self.purification
+        return network_pb2.PathSetup(
+            flow_id=flow.flow_id, source=flow.route[0], destination=flow.route[-1], route=flow.route,
+            min_fidelity=flow.min_fidelity, link_min_fidelity=flow.link_min_fidelity,
+            num_pairs=flow.num_pairs, deadline=flow.deadline if math.isfinite(flow.deadline) else 0.0,
+            swapping=getattr(self.swapping, "name", type(self.swapping).__name__),
+            cutoff=fixed if isinstance(fixed, float) and math.isfinite(fixed) else 0.0,
+            purification=pur.describe() if pur is not None and hasattr(pur, "describe") else "",
+            type=link_pb2.CREATE_KEEP if flow.measure_basis is None else link_pb2.CREATE_MEASURE,
+            basis=link_pb2.Basis.Value(flow.measure_basis or "Z"), fidelity_floor=flow.floor, purpose=flow.purpose,
+        )
+
+    def _on_path_setup(self, src: str, msg: Any) -> None:
+        route = list(msg.route)
+        if self.node not in route or route.index(self.node) == 0 or route[route.index(self.node) - 1] != src:
+            raise ProtocolViolation("PathSetup from a node that is not my predecessor on the route")
+        mine = getattr(self.swapping, "name", type(self.swapping).__name__)
+        if msg.swapping and msg.swapping != mine:
+            self.rt.send(src, network_pb2.PathSetupAck(
+                flow_id=msg.flow_id, accepted=False,
+                reason=f"node {self.node} runs swap policy {mine!r}, the flow asks for {msg.swapping!r}"))
+            return
+        i = route.index(self.node)
+        flow = self._new_flow(msg.flow_id, route, i, msg.min_fidelity, msg.link_min_fidelity, msg.num_pairs,
+                              msg.deadline if msg.deadline > 0 else math.inf, 0, msg.fidelity_floor,
+                              link_pb2.Basis.Name(msg.basis) if msg.type == link_pb2.CREATE_MEASURE else None,
+                              bytes(msg.purpose))
+        self.flows[flow.flow_id] = flow
+        if flow.is_tail:
+            flow.active = True
+            if self.upper is not None:
+                self.upper.flow_started(flow.info, "tail")
+            self.rt.send(src, network_pb2.PathSetupAck(flow_id=flow.flow_id, accepted=True))
+        else:
+            self.rt.send(flow.down_node, msg)  # type: ignore[arg-type]
+
+    def _on_path_setup_ack(self, src: str, msg: Any) -> None:
+        flow = self.flows.get(msg.flow_id)
+        if flow is None or src != flow.down_node:
+            raise ProtocolViolation("PathSetupAck for an unknown flow")
+        if not msg.accepted:
+            self._fail(flow, msg.reason)
+            return
+        flow.active = True
+        # I am the upstream end of the link towards src: ask my link layer for pairs.
+        self.link.create(LinkCreate(src, number=UNTIL_STOPPED, min_fidelity=flow.link_min_fidelity,
+                                    purpose_id=flow.flow_id & 0xFFFFFFFF, priority=flow.priority))
+        if flow.is_head:
+            if self.upper is not None:
+                self.upper.flow_started(flow.info, "head")
+        else:
+            self.rt.send(flow.up_node, msg)  # type: ignore[arg-type]
+
+    def _deadline(self, flow_id: int) -> None:
+        flow = self.flows.get(flow_id)
+        if flow is not None and not (flow.num_pairs and flow.delivered >= flow.num_pairs):
+            self._fail(flow, "deadline reached")
+
+    def _fail(self, flow: Flow, reason: str) -> None:
+        fail = NetFail(self.rt.now, self.node, flow.flow_id, reason)
+        self.rt.record(fail)
+        if self.upper is not None and (flow.is_head or flow.is_tail):
+            self.upper.flow_failed(fail)
+        self.teardown(flow.flow_id, reason)
+
+    def teardown(self, flow_id: int, reason: str) -> None:
+        """Tear the flow down here and tell the neighbours on the route."""
+        flow = self.flows.pop(flow_id, None)
+        if flow is None:
+            return
+        short = flow_id & 0xFFFFFFFF
+        for peer in (flow.up_node, flow.down_node):
+            if peer is not None:
+                self.link.stop(peer, short)
+        for key, handle in list(flow.timers.items()):
+            handle.cancel()
+            flow.timers.pop(key, None)
+        for t in flow.sweeps.values():
+            if t is not None:
+                t.cancel()
+        for pair in list(flow.up) + list(flow.down) + list(flow.ends.values()):
+            self._drop(pair)
+        for pool in flow.pools.values():
+            for pair in pool.values():
+                self._drop(pair)
+        flow.up.clear()
+        flow.down.clear()
+        flow.ends.clear()
+        flow.pools.clear()
+        msg = network_pb2.PathTeardown(flow_id=flow_id, reason=reason)
+        for peer in (flow.up_node, flow.down_node):
+            if peer is not None:
+                self.rt.send(peer, msg)
+        if reason != "done" and self.upper is not None and (flow.is_head or flow.is_tail) \
+                and not (flow.num_pairs and flow.delivered >= flow.num_pairs):
+            self.upper.flow_failed(NetFail(self.rt.now, self.node, flow_id, reason))
+
+    def _on_path_teardown(self, src: str, msg: Any) -> None:
+        flow = self.flows.get(msg.flow_id)
+        if flow is None:
+            return
+        if src not in (flow.up_node, flow.down_node):
+            raise ProtocolViolation("PathTeardown from a node that is not my neighbour on the flow")
+        self.teardown(msg.flow_id, msg.reason)
+
+    # ------------------------------------------------------------------ pairs and swaps
+
+    def _drop(self, pair: Pair) -> None:
+        """Discard a pair's local qubit and free its position."""
+        if pair.qubit.alive:
+            discard(pair.qubit)
+        self.link.release(pair.link, pair.position)
+
+    def _accept_pair(self, flow: Flow, pair: Pair) -> None:
+        """A (possibly purified) link pair joins the path: TRACK from the head, swaps at repeaters."""
+        key = (pair.link, pair.seq)
+        upstream = pair.peer == flow.up_node
+        if flow.is_head or flow.is_tail:
+            flow.ends[key] = pair
+            if flow.is_tail and len(flow.route) == 2 and flow.records:
+                track = network_pb2.Track(flow_id=flow.flow_id, frame=pair.frame, created=pair.created)
+                track.head_pair.link, track.head_pair.seq = key
+                flow.ends.pop(key)
+                self._deliver(flow, pair, track)  # a single link: nothing to swap
+                return
+            if flow.is_head and not flow.records:
+                self.rt.send(flow.down_node, network_pb2.Track(  # type: ignore[arg-type]
+                    flow_id=flow.flow_id, head_pair=link_pb2.LinkPairId(link=pair.link, seq=pair.seq),
+                    via_pair=link_pb2.LinkPairId(link=pair.link, seq=pair.seq), frame=pair.frame,
+                    swaps=0, created=pair.created,
+                ))
+            return
+        side = flow.up if upstream else flow.down
+        pair.limit = self._age_limit(pair)
+        pair.expiry = pair.created + pair.limit
+        side.append(pair)
+        if pair.expiry < math.inf:
+            self._arm_sweep(flow, upstream)
+        self._try_swap(flow)
+
+    def _arm_sweep(self, flow: Flow, upstream: bool) -> None:
+        side = flow.up if upstream else flow.down
+        t = flow.sweeps[upstream]
+        first = min(p.expiry for p in side) if side else math.inf
+        if t is not None:
+            if t.time <= first:
+                return
+            t.cancel()
+            flow.sweeps[upstream] = None
+        if first < math.inf:
+            flow.sweeps[upstream] = _Armed(self.rt.call_at(max(first, self.rt.now), self._cutoff_sweep,
+                                                           flow.flow_id, upstream), first)
+
+    def _try_swap(self, flow: Flow) -> None:
+        if not flow.up or not flow.down:
+            return
+        for up, down in self.swapping.select(SwapView(self, flow)):
+            if up not in flow.up or down not in flow.down:
+                continue
+            flow.up.remove(up)
+            flow.down.remove(down)
+            if flow.records:
+                self._swap_records(flow, up, down)
+            else:
+                self._swap(flow, up, down)
+
+    def _swap(self, flow: Flow, up: Pair, down: Pair) -> int:
+        now = self.rt.now
+        mem = self.rt.memory
+        q_up = mem.pop(up.position, now)
+        q_down = mem.pop(down.position, now)
+        k = swap_inner(q_up, q_down, self.rng, mem.gate_noise)
+        self.link.release(up.link, up.position)
+        self.link.release(down.link, down.position)
+        ku, kd = (up.link, up.seq), (down.link, down.seq)
+        self.rt.record(SwapEvent(now, self.node, flow.flow_id, ku, kd, k))
+        if not flow.records:
+            flow.swapped[ku] = (kd, k, down.frame, "down")
+            flow.swapped[kd] = (ku, k, up.frame, "up")
+            held = flow.tracks.pop(ku, None)
+            if held is not None:
+                self._forward_track(flow, held)
+        return k
+
+    def _forward_track(self, flow: Flow, track: Any) -> None:
+        ku = (track.via_pair.link, track.via_pair.seq)
+        kd, k, dbell, _side = flow.swapped.pop(ku)
+        flow.swapped.pop(kd, None)
+        self.rt.send(flow.down_node, network_pb2.Track(  # type: ignore[arg-type]
+            flow_id=flow.flow_id, head_pair=track.head_pair,
+            via_pair=link_pb2.LinkPairId(link=kd[0], seq=kd[1]), frame=track.frame ^ k ^ dbell,
+            swaps=track.swaps + 1, created=track.created,
+        ))
+
+    def _on_track(self, src: str, track: Any) -> None:
+        flow = self.flows.get(track.flow_id)
+        if flow is None or src != flow.up_node:
+            raise ProtocolViolation("Track from a node that is not my predecessor on the flow")
+        key = (track.via_pair.link, track.via_pair.seq)
+        if flow.is_tail:
+            pair = flow.ends.pop(key, None)
+            if pair is None:
+                return  # expired meanwhile
+            self._deliver(flow, pair, track)
+            return
+        if key in flow.swapped:
+            self._forward_track(flow, track)
+        elif any(p.seq == key[1] and p.link == key[0] for p in flow.up):
+            flow.tracks[key] = track
+        else:  # the pair expired here before the TRACK arrived: release the head's half
+            self._expire_head(flow, track.head_pair, "segment expired")
+
+    def _expire_head(self, flow: Flow, head_pair: Any, reason: str) -> None:
+        self.rt.send(flow.route[0], network_pb2.ExpireNotice(flow_id=flow.flow_id, pair=head_pair, reason=reason))
+
+    def _deliver(self, flow: Flow, pair: Pair, track: Any) -> None:
+        head_key = (track.head_pair.link, track.head_pair.seq)
+        now = self.rt.now
+        age = now - min(track.created, pair.created)
+        enough = flow.num_pairs and flow.delivered >= flow.num_pairs
+        too_weak = flow.floor > 0.0 and self.topology.estimated_fidelity(flow.route, age) < flow.floor
+        if age > flow.e2e_limit or enough or too_weak:
+            self._drop(pair)
+            reason = "cut-off at delivery" if age > flow.e2e_limit else "request complete" if enough else "below floor"
+            self.rt.record(NetExpire(now, self.node, flow.flow_id, (pair.link, pair.seq), reason))
+            self._expire_head(flow, track.head_pair, reason)
+            return
+        pair.far_key = head_key
+        pair.e2e_frame = track.frame
+        pair.created = min(track.created, pair.created)
+        self.rt.send(flow.route[0], network_pb2.EndToEndConfirm(
+            flow_id=flow.flow_id, head_pair=track.head_pair,
+            tail_pair=link_pb2.LinkPairId(link=pair.link, seq=pair.seq), frame=track.frame, seq=flow.delivered + 1,
+        ))
+        pur = self.purification
+        if pur is not None and pur.scope == "end_to_end":
+            pair.coeffs = self.topology.route_coefficients(flow.route)
+            self._pool_add(flow, "e2e", pair, coordinator=False)
+            return
+        self._final_delivery(flow, pair)
+
+    def _final_delivery(self, flow: Flow, pair: Pair) -> None:
+        """The tail hands an end-to-end pair to the layer above."""
+        pur = self.purification
+        frame = 0 if (pur is not None and pur.scope == "end_to_end") else pair.e2e_frame
+        flow.delivered += 1
+        d = NetDeliver(flow.info, "tail", self.rt.now, pair.qubit, pair.position, pair.link, frame,  # type: ignore[arg-type]
+                       pair.created, (pair.link, pair.seq), pair.far_key, flow.delivered)
+        self.rt.record(d)
+        if self.upper is not None:
+            self.upper.deliver(d)
+        else:
+            self.release(d)
+            if pair.qubit.alive:
+                discard(pair.qubit)
+
+    def _on_confirm(self, src: str, msg: Any) -> None:
+        flow = self.flows.get(msg.flow_id)
+        if flow is None:
+            return
+        if not flow.is_head:
+            raise ProtocolViolation("EndToEndConfirm at a node that is not the head")
+        pair = flow.ends.pop((msg.head_pair.link, msg.head_pair.seq), None)
+        if pair is None:
+            return
+        pair.far_key = (msg.tail_pair.link, msg.tail_pair.seq)
+        pur = self.purification
+        if pur is not None and pur.scope == "end_to_end":
+            pair.e2e_frame = pair.frame = msg.frame
+            pair.coeffs = self.topology.route_coefficients(flow.route)
+            self._pool_add(flow, "e2e", pair, coordinator=True)
+            return
+        self._head_delivery(flow, pair, msg.frame)
+
+    def _head_delivery(self, flow: Flow, pair: Pair, frame: int) -> None:
+        flow.delivered += 1
+        d = NetDeliver(flow.info, "head", self.rt.now, pair.qubit, pair.position, pair.link, frame,  # type: ignore[arg-type]
+                       pair.created, (pair.link, pair.seq), pair.far_key, flow.delivered)
+        self.rt.record(d)
+        if self.upper is not None:
+            self.upper.deliver(d)
+        else:
+            self._drop(pair)
+        self._head_done_check(flow)
+
+    def _head_done_check(self, flow: Flow) -> None:
+        """The head tears the path down once it has all the pairs the request asked for (the
+        tail stops counting at the same number, so the last Confirm is never lost)."""
+        if flow.num_pairs and flow.delivered >= flow.num_pairs:
+            self.teardown(flow.flow_id, "done")
+
+    # ------------------------------------------------------------------ swap records (nested)
+
+    def _swap_records(self, flow: Flow, up: Pair, down: Pair) -> None:
+        t = flow.targets
+        lo, hi = t if t is not None else (up.far, down.far)
+        up.far, down.far = lo, hi
+        up_far, down_far = up.far_key, down.far_key
+        frame = up.frame ^ down.frame
+        created = min(up.created, down.created)
+        frame ^= self._swap(flow, up, down)
+        for far, mine, theirs in ((up.far, up_far, down_far), (down.far, down_far, up_far)):
+            self.rt.send(flow.route[far], network_pb2.SwapRecord(
+                flow_id=flow.flow_id, left=link_pb2.LinkPairId(link=mine[0], seq=mine[1]),
+                right=link_pb2.LinkPairId(link=theirs[0], seq=theirs[1]), outcome=frame, created=created,
+            ))
+        flow.swapped[up_far] = (down_far, hi)
+        flow.swapped[down_far] = (up_far, lo)
+
+    def _on_swap_record(self, src: str, rec: Any) -> None:
+        """Swap records: my pair ``left`` now reaches the node that knows its end as ``right``."""
+        flow = self.flows.get(rec.flow_id)
+        if flow is None or not flow.records or src not in flow.route:
+            raise ProtocolViolation("SwapRecord outside a flow with swap records")
+        key = (rec.left.link, rec.left.seq)
+        j = flow.route.index(src)
+        if not hasattr(self.swapping, "targets"):
+            raise ProtocolViolation("a swap policy with signalling = 'records' must define "
+                                    "targets(route_length, index)")
+        targets = self.swapping.targets(len(flow.route), j)
+        if targets is None or flow.index not in targets:
+            raise ProtocolViolation("SwapRecord from a node whose segment does not end here")
+        far = targets[1] if flow.index == targets[0] else targets[0]
+        pair = flow.ends.get(key) or next((p for p in (*flow.up, *flow.down) if (p.link, p.seq) == key), None)
+        if pair is None:
+            return  # expired meanwhile; the Expire travels to the far end
+        pair.far, pair.far_key, pair.frame = far, (rec.right.link, rec.right.seq), rec.outcome
+        pair.created = min(pair.created, rec.created) if rec.created > 0 else pair.created
+        if pair.limit < math.inf:
+            pair.expiry = pair.created + pair.limit
+        if flow.is_tail and far == 0:
+            flow.ends.pop(key)
+            track = network_pb2.Track(flow_id=flow.flow_id, frame=pair.frame, created=pair.created)
+            track.head_pair.link, track.head_pair.seq = pair.far_key
+            self._deliver(flow, pair, track)
+        elif not (flow.is_head or flow.is_tail):
+            self._try_swap(flow)
+
+    # ------------------------------------------------------------------ purification
+
+    def _pool_add(self, flow: Flow, pool: str, pair: Pair, coordinator: bool) -> None:
+        """Put a pair into a purification pool (``pool`` = link name, or ``"e2e"``).
+
+        The coordinator (the end nearer the head) first corrects the pair to Φ⁺ with a local
+        Pauli on its qubit, so both ends treat its frame as 0 from now on.
+        """
+        if coordinator and pair.frame:
+            q = self.rt.memory.peek(pair.position, self.rt.now)
+            operate([q], CORRECTIONS[pair.frame])
+        if pool != "e2e":  # link coefficients are absolute; end-to-end ones already relative
+            pair.coeffs = [pair.coeffs[i ^ pair.bell_index] for i in range(4)]
+        pair.frame = 0
+        pair.level = 0
+        pair.busy = False
+        pair.coordinator = coordinator
+        if self.purification.ready(pair):  # type: ignore[union-attr]
+            self._pool_done(flow, pool, pair)
+            return
+        flow.pools.setdefault(pool, {})[(pair.link, pair.seq)] = pair
+        if coordinator:
+            limit = self._age_limit(pair) if pool != "e2e" else flow.e2e_limit
+            if math.isfinite(limit):
+                key = (pair.link, pair.seq)
+                flow.timers[key] = self.rt.call_at(max(pair.created + limit, self.rt.now), self._pool_cutoff,
+                                                   flow.flow_id, pool, key)
+            self._try_purify(flow, pool)
+
+    def _try_purify(self, flow: Flow, pool_name: str) -> None:
+        pool = flow.pools.get(pool_name, {})
+        idle = [p for p in pool.values() if not p.busy]
+        if len(idle) < 2:
+            return
+        for keep, sacrifice in self.purification.select(idle):  # type: ignore[union-attr]
+            if keep.busy or sacrifice.busy or keep is sacrifice:
+                continue
+            self._purify_start(flow, pool_name, keep, sacrifice)
+
+    def _purify_start(self, flow: Flow, pool: str, keep: Pair, sacrifice: Pair) -> None:
+        """Coordinator: do my half of a round and tell the other end."""
+        keep.busy = sacrifice.busy = True
+        now = self.rt.now
+        mem = self.rt.memory
+        protocol = self.purification.protocol  # type: ignore[union-attr]
+        qk = mem.peek(keep.position, now)
+        qs = mem.peek(sacrifice.position, now)
+        if protocol == "bbpssw":  # the bilateral twirl, agreed in advance (shared randomness)
+            twirl(qk, partner(qk))
+            twirl(qs, partner(qs))
+        bit = purification_half(qk, qs, "alice", protocol, self.rng, mem.gate_noise)
+        mem.clear(sacrifice.position)
+        self.rt.send(self._pool_peer(flow, pool, keep), network_pb2.PurifyOutcome(
+            flow_id=flow.flow_id, keep=link_pb2.LinkPairId(link=keep.far_key[0], seq=keep.far_key[1]),
+            sacrifice=link_pb2.LinkPairId(link=sacrifice.far_key[0], seq=sacrifice.far_key[1]),
+            round=keep.level, outcome=bit, protocol=self.purification.name,  # type: ignore[union-attr]
+        ))
+        keep.bit = bit
+
+    def _pool_peer(self, flow: Flow, pool: str, pair: Pair) -> str:
+        if pool == "e2e":
+            return flow.route[-1] if flow.is_head else flow.route[0]
+        return pair.peer
+
+    def _on_purify_outcome(self, src: str, msg: Any) -> None:
+        flow = self.flows.get(msg.flow_id)
+        if flow is None or self.purification is None:
+            raise ProtocolViolation("PurifyOutcome for a flow without purification")
+        kk, ks = (msg.keep.link, msg.keep.seq), (msg.sacrifice.link, msg.sacrifice.seq)
+        pool_name = "e2e" if self.purification.scope == "end_to_end" else kk[0]
+        pool = flow.pools.get(pool_name, {})
+        keep, sacrifice = pool.get(kk), pool.get(ks)
+        if keep is None or sacrifice is None:
+            return  # expired meanwhile: the Expire travels too
+        now = self.rt.now
+        mem = self.rt.memory
+        protocol = self.purification.protocol
+        if keep.coordinator:  # the reply to my round
+            my_bit = keep.bit
+        else:
+            qk = mem.peek(keep.position, now)
+            qs = mem.peek(sacrifice.position, now)
+            my_bit = purification_half(qk, qs, "bob", protocol, self.rng, mem.gate_noise)
+            mem.clear(sacrifice.position)
+            self.rt.send(src, network_pb2.PurifyOutcome(
+                flow_id=flow.flow_id, keep=link_pb2.LinkPairId(link=keep.far_key[0], seq=keep.far_key[1]),
+                sacrifice=link_pb2.LinkPairId(link=sacrifice.far_key[0], seq=sacrifice.far_key[1]),
+                round=msg.round, outcome=my_bit, protocol=msg.protocol,
+            ))
+        self._purify_finish(flow, pool_name, keep, sacrifice, my_bit == msg.outcome)
+
+    def _purify_finish(self, flow: Flow, pool_name: str, keep: Pair, sacrifice: Pair, ok: bool) -> None:
+        pool = flow.pools[pool_name]
+        del pool[(sacrifice.link, sacrifice.seq)]
+        self._cancel_timer(flow, (sacrifice.link, sacrifice.seq))
+        self.link.release(sacrifice.link, sacrifice.position)
+        pur = self.purification
+        if keep.coordinator:
+            self.rt.record(PurificationEvent(self.rt.now, self.node, flow.flow_id, keep.key, sacrifice.key, ok,
+                                             keep.level + int(ok), pur.name))  # type: ignore[union-attr]
+        if not ok:
+            del pool[(keep.link, keep.seq)]
+            self._cancel_timer(flow, (keep.link, keep.seq))
+            self._drop(keep)
+        else:
+            protocol = pur.protocol  # type: ignore[union-attr]
+            c1 = theory.twirled(keep.coeffs) if protocol == "bbpssw" else keep.coeffs
+            c2 = theory.twirled(sacrifice.coeffs) if protocol == "bbpssw" else sacrifice.coeffs
+            keep.coeffs = theory.dejmps_two(c1, c2)[0]
+            keep.level += 1
+            keep.created = min(keep.created, sacrifice.created)
+            keep.busy = False
+            if pur.ready(keep):  # type: ignore[union-attr]
+                del pool[(keep.link, keep.seq)]
+                self._cancel_timer(flow, (keep.link, keep.seq))
+                self._pool_done(flow, pool_name, keep)
+        if keep.coordinator:
+            self._try_purify(flow, pool_name)
+
+    def _pool_done(self, flow: Flow, pool_name: str, pair: Pair) -> None:
+        if pool_name != "e2e":
+            self._accept_pair(flow, pair)
+        elif flow.is_tail:
+            self._final_delivery(flow, pair)
+        else:  # the head
+            self._head_delivery(flow, pair, 0)
+
+    def _cancel_timer(self, flow: Flow, key: PairKey) -> None:
+        h = flow.timers.pop(key, None)
+        if h is not None:
+            h.cancel()
+
+    def _pool_cutoff(self, flow_id: int, pool_name: str, key: PairKey) -> None:
+        flow = self.flows.get(flow_id)
+        if flow is None:
+            return
+        flow.timers.pop(key, None)
+        pair = flow.pools.get(pool_name, {}).get(key)
+        if pair is None or pair.busy:
+            return
+        del flow.pools[pool_name][key]
+        self._drop(pair)
+        self.rt.record(NetExpire(self.rt.now, self.node, flow.flow_id, key, "cut-off"))
+        far = pair.far_key
+        if pool_name == "e2e":
+            self.rt.send(self._pool_peer(flow, pool_name, pair), network_pb2.ExpireNotice(
+                flow_id=flow.flow_id, pair=link_pb2.LinkPairId(link=far[0], seq=far[1]), reason="cut-off"))
+        else:
+            self.rt.send(self._pool_peer(flow, pool_name, pair), link_pb2.Expire(
+                pair=link_pb2.LinkPairId(link=far[0], seq=far[1]), reason="cut-off"))
+
+    # ------------------------------------------------------------------ cut-offs and expiry
+
+    def _cutoff_sweep(self, flow_id: int, upstream: bool) -> None:
+        """Discard the queue's pairs past their cut-off; re-arm for the next."""
+        flow = self.flows.get(flow_id)
+        if flow is None:
+            return
+        flow.sweeps[upstream] = None
+        side = flow.up if upstream else flow.down
+        now = self.rt.now
+        for p in [p for p in side if p.expiry <= now]:
+            side.remove(p)
+            self._expire_pair(flow, p, "cut-off")
+        self._arm_sweep(flow, upstream)
+
+    def _expire_pair(self, flow: Flow, pair: Pair, reason: str) -> None:
+        """A repeater's pair reached the cut-off: discard it and tell the other end of its segment
+        — the link neighbour (TRACK signalling) or the far node (swap records)."""
+        key = (pair.link, pair.seq)
+        held = flow.tracks.pop(key, None)
+        if held is not None:
+            self._expire_head(flow, held.head_pair, "segment expired")
+        self._drop(pair)
+        self.rt.record(NetExpire(self.rt.now, self.node, flow.flow_id, key, reason))
+        far_key = pair.far_key if flow.records else key
+        peer = flow.route[pair.far] if flow.records else pair.peer
+        self.rt.send(peer, link_pb2.Expire(pair=link_pb2.LinkPairId(link=far_key[0], seq=far_key[1]), reason=reason))
+
+    def _on_expire(self, src: str, msg: Any) -> None:
+        key = (msg.pair.link, msg.pair.seq)
+        for flow in self.flows.values():
+            if src not in flow.route:
+                continue
+            if self._expire_in(flow, key):
+                return
+
+    def _expire_in(self, flow: Flow, key: PairKey) -> bool:
+        for pool in flow.pools.values():
+            pair = pool.get(key)
+            if pair is not None:
+                if pair.busy:  # mid-round: the round's messages settle it
+                    return True
+                del pool[key]
+                self._cancel_timer(flow, key)
+                self._drop(pair)
+                return True
+        pair = flow.ends.pop(key, None)
+        if pair is not None:
+            self._drop(pair)
+            return True
+        for dq in (flow.up, flow.down):
+            for p in dq:
+                if (p.link, p.seq) == key:
+                    dq.remove(p)
+                    held = flow.tracks.pop(key, None)
+                    if held is not None:
+                        self._expire_head(flow, held.head_pair, "segment expired")
+                    self._drop(p)
+                    return True
+        entry = flow.swapped.pop(key, None)
+        if entry is None:
+            return False
+        if flow.records:
+            other, far = entry
+            flow.swapped.pop(other, None)
+            peer = flow.route[far]
+        else:
+            other = entry[0]
+            flow.swapped.pop(other, None)
+            flow.tracks.pop(key, None)
+            peer = self.topology.links[other[0]].a if self.topology.links[other[0]].b == self.node \
+                else self.topology.links[other[0]].b
+        self.rt.send(peer, link_pb2.Expire(pair=link_pb2.LinkPairId(link=other[0], seq=other[1]),
+                                           reason="segment expired"))
+        return True
+
+    def _on_expire_notice(self, src: str, msg: Any) -> None:
+        flow = self.flows.get(msg.flow_id)
+        if flow is None:
+            return
+        if src not in flow.route:
+            raise ProtocolViolation("ExpireNotice from a node off the flow's route")
+        key = (msg.pair.link, msg.pair.seq)
+        pool = flow.pools.get("e2e", {})
+        if key in pool and not pool[key].busy:
+            self._drop(pool.pop(key))
+            return
+        pair = flow.ends.pop(key, None)
+        if pair is not None:
+            self._drop(pair)
+
+
+class _Armed:
+    """A sweep timer with the time it fires (to re-arm only when an earlier expiry arrives)."""
+
+    __slots__ = ("handle", "time")
+
+    def __init__(self, handle: Any, time: float) -> None:
+        self.handle, self.time = handle, time
+
+    def cancel(self) -> None:
+        self.handle.cancel()

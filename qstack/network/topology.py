@@ -1,0 +1,106 @@
+"""What every node knows of the network it is part of: its static description.
+
+A :class:`Topology` is the published configuration of a network — its graph (links with their
+expected cost), each link's hardware and expected heralded state, each node's memory noise
+model — like a routing table: immutable, shared by all nodes, holding no protocol state. The
+network layer uses it to route and to *estimate* what a pair is worth (the fidelity floor, the
+threshold swap policy, fidelity cut-offs), so those estimates follow whatever hardware models
+the scenario plugs in.
+
+Estimates are Bell-diagonal: a link's expected coefficients (Φ⁺, Φ⁻, Ψ⁺, Ψ⁻) in its announced
+frame, combined along a route by the swap rule (Pauli labels add), then each end memory's Pauli
+twirl for the pair's age (:meth:`qstack.physical.memory.MemoryNoise.pauli_weights`): a Pauli
+``P`` on one half maps ``β_i`` to ``β_{i ⊕ label(P)}``. For a Werner pair ``w`` and dephasing
+memories this is ``1/4 + w(1 + 2 c_a c_b)/4`` with ``c = e^{−t/T2}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+from qstack.quantum import theory
+
+__all__ = ["Topology", "LinkInfo", "apply_memory"]
+
+# Pauli labels 2x + z of I, X, Y, Z (β_i = (I ⊗ X^x Z^z) Φ⁺; Y ∝ XZ)
+_PAULI_LABEL = (0, 2, 3, 1)
+
+
+def apply_memory(coeffs: Sequence[float], weights: Sequence[float]) -> list[float]:
+    """Bell coefficients after a Pauli channel with weights ``(p_I, p_X, p_Y, p_Z)`` on one half.
+
+    >>> apply_memory([1.0, 0.0, 0.0, 0.0], [0.9, 0.0, 0.0, 0.1])   # Z on Φ⁺ gives Φ⁻
+    [0.9, 0.1, 0.0, 0.0]
+    """
+    out = [0.0, 0.0, 0.0, 0.0]
+    for p, label in zip(weights, _PAULI_LABEL, strict=True):
+        if p:
+            for i in range(4):
+                out[i ^ label] += p * coeffs[i]
+    return out
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    """A link as the network knows it: name, ends, hardware, scheme, expected coefficients of a
+    heralded pair in its announced frame, and mean time per pair (``cost``)."""
+
+    name: str
+    a: str
+    b: str
+    hardware: Any
+    scheme: Any
+    coefficients: tuple[float, float, float, float]
+    cost: float
+
+
+class Topology:
+    """The static network description (see the module docstring)."""
+
+    def __init__(self, links: Sequence[LinkInfo], memories: Mapping[str, Any], roles: Mapping[str, str]) -> None:
+        self.graph = nx.Graph()
+        self.memories = dict(memories)
+        self.roles = dict(roles)
+        self.links: dict[str, LinkInfo] = {}
+        self._between: dict[tuple[str, str], LinkInfo] = {}
+        for n in memories:
+            self.graph.add_node(n)
+        for info in links:
+            self.links[info.name] = info
+            self._between[(info.a, info.b)] = self._between[(info.b, info.a)] = info
+            self.graph.add_edge(info.a, info.b, cost=info.cost, link=info.name)
+        self._route_cache: dict[tuple[str, ...], list[float]] = {}
+
+    def link_between(self, a: str, b: str) -> LinkInfo:
+        """The link joining neighbours ``a`` and ``b``."""
+        return self._between[(a, b)]
+
+    def route_coefficients(self, route: Sequence[str]) -> list[float]:
+        """Expected Bell coefficients of a fresh end-to-end pair along ``route`` (in its
+        announced frame), ignoring storage."""
+        key = tuple(route)
+        hit = self._route_cache.get(key)
+        if hit is not None:
+            return hit
+        c: list[float] | None = None
+        for a, b in zip(route, route[1:], strict=False):
+            lc = list(self.link_between(a, b).coefficients)
+            c = lc if c is None else list(theory.bell_diagonal_swap(c, lc))
+        assert c is not None, "a route has at least two nodes"
+        self._route_cache[key] = c
+        return c
+
+    def stored(self, coeffs: Sequence[float], node_a: str, node_b: str, age: float) -> list[float]:
+        """``coeffs`` after both halves were stored ``age`` seconds at ``node_a`` and ``node_b``."""
+        c = apply_memory(coeffs, self.memories[node_a].pauli_weights(age))
+        return apply_memory(c, self.memories[node_b].pauli_weights(age))
+
+    def estimated_fidelity(self, route: Sequence[str], age: float) -> float:
+        """What the end nodes can estimate of a pair's fidelity from what they know: the links'
+        states combined by the swap rule, then their own memories' decay over ``age`` (storage
+        at repeaters is not counted)."""
+        return self.stored(self.route_coefficients(route), route[0], route[-1], age)[0]

@@ -1,0 +1,240 @@
+"""Link generation schemes (plug-ins) and the midpoint heralding station (shared physics).
+
+A **link generation scheme** turns a link's hardware (:class:`LinkHardware`: per-arm detection
+probabilities, dark counts, phase noise, attempt timing) and a requested minimum fidelity into a
+*generation model*: the success probability per attempt, the attempt timing and the heralded
+states. Built-ins: ``"single_click"`` (picks the bright-state population α of the highest rate
+that meets the fidelity) and ``"double_click"`` (Barrett–Kok). A user's scheme registers the
+same way::
+
+    @LINK_SCHEMES.register("my_scheme")
+    class MyScheme:
+        def model(self, hw: LinkHardware, min_fidelity: float): ...   # a model or None
+
+A model is any object with ``success_probability``, ``fidelity``, ``cycle_time``,
+``round_period`` (0 unless rounds are sequential), ``first_round_probability``,
+``outcome_probabilities`` (two floats) and ``outcomes()`` (two ``(bell_index, state)`` pairs,
+the unnormalised two-qubit states given each herald) — :class:`HeraldingModel` is one.
+
+The **heralding station** (Dahlberg et al.'s midpoint heralding protocol) is physics shared by
+the two ends of a link: each end's link protocol tells it when a memory position emits
+(:meth:`HeraldingStation.ready`), the station samples the attempts until a herald
+(geometrically), builds the heralded state, keeps each end's qubit until that end takes it
+(:meth:`HeraldingStation.take`) and sends both ends a ``Herald`` message over its own classical
+channels. The queue item (request id) chosen by the link's first end travels with the herald, as
+in the paper's MHP, so both ends attribute the pair to the same request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qstack.physical.heralding import HeraldingModel, single_click_alpha_for_fidelity
+from qstack.proto import encode
+from qstack.proto.qstack.v1 import link_pb2
+from qstack.quantum.core import Qubit, adopt_state
+from qstack.registry import Registry
+
+__all__ = ["LINK_SCHEMES", "LinkHardware", "HeraldingStation", "SingleClick", "DoubleClick", "depolarised"]
+
+
+def _check_scheme(obj: Any) -> str | None:
+    return None if callable(getattr(obj, "model", None)) else "a link scheme needs a model(hw, min_fidelity) method"
+
+
+#: link generation schemes by name
+LINK_SCHEMES: Registry[Any] = Registry("link_scheme", "link generation scheme", _check_scheme)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkHardware:
+    """What a link scheme knows of its link: ``eta_a``/``eta_b`` (emission × fibre × detector
+    per arm), ``p_dark`` (per detector per attempt), ``phase_std`` (rad), ``cycle_time`` (s per
+    attempt), ``round_period`` (s per sequential Barrett–Kok round; 0: interleaved), ``alpha``
+    (a fixed bright-state population, or None) and ``raw_w`` (Werner parameter of the
+    emitters' raw-fidelity depolarisation, 1 for none)."""
+
+    eta_a: float
+    eta_b: float
+    p_dark: float = 0.0
+    phase_std: float = 0.0
+    cycle_time: float = 0.0
+    round_period: float = 0.0
+    alpha: float | None = None
+    raw_w: float = 1.0
+
+    def base_model(self, scheme: str) -> HeraldingModel:
+        """The hardware as a :class:`HeraldingModel` of ``scheme`` (α = 0.5 unless fixed)."""
+        return HeraldingModel(scheme, self.eta_a, self.eta_b, self.p_dark,
+                              self.alpha if self.alpha is not None else 0.5, self.phase_std, self.cycle_time,
+                              self.round_period if scheme == "double_click" else 0.0)
+
+
+def depolarised(fidelity: float, raw_w: float) -> float:
+    """Fidelity after the raw-fidelity channel ``ρ → wρ + (1 − w)I/4``: ``wF + (1 − w)/4``.
+
+    >>> depolarised(1.0, 0.9)
+    0.925
+    """
+    return raw_w * fidelity + (1.0 - raw_w) / 4.0
+
+
+@LINK_SCHEMES.register("single_click")
+class SingleClick:
+    """Single click (one photon from either end interferes at the station): the heralded
+    fidelity ``(1 − α)/(1 − αη/2)`` falls and the rate ``2αη − α²η²`` rises with α, so the
+    scheme takes the largest α ≤ ``max_alpha`` that meets the requested fidelity."""
+
+    name = "single_click"
+
+    def __init__(self, max_alpha: float = 0.5) -> None:
+        if not 0.0 < max_alpha < 1.0:
+            raise ValueError(f"max_alpha must be in (0, 1), got {max_alpha}")
+        self.max_alpha = max_alpha
+
+    def model(self, hw: LinkHardware, min_fidelity: float) -> HeraldingModel | None:
+        heralded_min = (min_fidelity - (1 - hw.raw_w) / 4) / hw.raw_w
+        if heralded_min > 1.0:
+            return None
+        alpha = hw.alpha
+        if alpha is None:
+            alpha = single_click_alpha_for_fidelity(max(heralded_min, 1e-6), hw.eta_a, hw.eta_b, hw.p_dark,
+                                                    hw.phase_std)
+            if alpha is None:
+                return None
+            alpha = min(alpha, self.max_alpha)
+        m = HeraldingModel("single_click", hw.eta_a, hw.eta_b, hw.p_dark, alpha, hw.phase_std, hw.cycle_time)
+        return m if depolarised(m.fidelity, hw.raw_w) + 1e-12 >= min_fidelity else None
+
+
+@LINK_SCHEMES.register("double_click")
+class DoubleClick:
+    """Barrett–Kok double click: two rounds with a π pulse between, a fixed heralded fidelity
+    (1 without dark counts or phase noise) at success probability ``η_a η_b / 2``."""
+
+    name = "double_click"
+
+    def model(self, hw: LinkHardware, min_fidelity: float) -> HeraldingModel | None:
+        m = hw.base_model("double_click")
+        return m if depolarised(m.fidelity, hw.raw_w) + 1e-12 >= min_fidelity else None
+
+
+class HeraldingStation:
+    """The midpoint station of one link (see the module docstring).
+
+    ``runtime`` is the station's own (it sends the heralds); ``ends`` the two node names, the
+    first of which chooses the request each position pair serves; ``delays`` the one-way fibre
+    delays to each end.
+    """
+
+    def __init__(self, name: str, runtime: Any, ends: tuple[str, str], delays: tuple[float, float],
+                 rng: np.random.Generator, raw_w: float = 1.0) -> None:
+        self.name = name
+        self.rt = runtime
+        self.ends = ends
+        self.delays = delays
+        self.rng = rng
+        self.raw_w = raw_w
+        self._ready: dict[int, list[Any]] = {}  # position pair -> [ready at end 0, ready at end 1, request, model]
+        self._pending: dict[int, list[Any]] = {}  # seq -> [qubit end 0, qubit end 1, emission time]
+        self._states: dict[Any, Any] = {}
+        self._inflight: set[int] = set()
+        self._seq = 0
+        self.pairs_generated = 0
+        self.attempts = 0
+
+    @property
+    def stats(self) -> Any:
+        """The station's classical message counters (heralds sent)."""
+        return self.rt.classical.stats
+
+    def ready(self, end: int, index: int, request_id: int = 0, model: Any = None) -> None:
+        """End ``end`` (0 or 1) has position pair ``index`` free and emitting; end 0 names the
+        request and its model. Attempts start when both ends are ready."""
+        if index in self._inflight:
+            return  # attempts are under way on this position pair: the herald settles it
+        slot = self._ready.get(index)
+        if slot is None:
+            slot = self._ready[index] = [False, False, 0, None]
+        slot[end] = True
+        if end == 0:
+            slot[2], slot[3] = request_id, model
+        if slot[0] and slot[1] and slot[3] is not None:
+            del self._ready[index]
+            self._start(index, slot[2], slot[3])
+
+    def withdraw(self, end: int, index: int) -> None:
+        """End ``end`` stopped emitting on ``index`` before attempts started (no request left)."""
+        slot = self._ready.get(index)
+        if slot is not None:
+            slot[end] = False
+
+    def _start(self, index: int, request_id: int, model: Any) -> None:
+        self._inflight.add(index)
+        p = model.success_probability
+        rng = self.rng
+        n = int(rng.geometric(p)) if p < 1.0 else 1
+        self.attempts += n
+        now = self.rt.now
+        period = model.round_period
+        d = max(self.delays)
+        if period:
+            # Sequential Barrett–Kok rounds: a failed attempt lasts one round if round 1 did not
+            # herald, two if it did (probability (P1 − p)/(1 − p) given failure); sampled at once.
+            q = (model.first_round_probability - p) / (1.0 - p) if p < 1.0 else 0.0
+            m = int(rng.binomial(n - 1, min(max(q, 0.0), 1.0))) if n > 1 else 0
+            t_emit = now + (n - 1 + m) * period  # round 1 of the successful attempt
+            t_station = t_emit + period + d
+        else:
+            t_emit = now + (n - 1) * model.cycle_time
+            t_station = t_emit + d
+        self.rt.call_at(t_station, self._herald, index, request_id, model, t_emit, n)
+
+    def heralded_states(self, model: Any) -> tuple[float, tuple[int, np.ndarray], tuple[int, np.ndarray]]:
+        """(P(first outcome | herald), and per outcome its Bell index and normalised state after
+        the raw-fidelity channel), cached per model."""
+        cached = self._states.get(model)
+        if cached is None:
+            p0, p1 = model.outcome_probabilities
+            outs = []
+            for (bell, state), p in zip(model.outcomes(), (p0, p1), strict=True):
+                rho = (np.asarray(state) / p).astype(complex)
+                if self.raw_w != 1.0:
+                    rho = self.raw_w * rho + (1.0 - self.raw_w) / 4.0 * np.eye(4)
+                rho.setflags(write=False)
+                outs.append((bell, rho))
+            cached = self._states[model] = (p0 / (p0 + p1), outs[0], outs[1])
+        return cached
+
+    def _herald(self, index: int, request_id: int, model: Any, t_emit: float, attempts: int) -> None:
+        self._inflight.discard(index)
+        first, out0, out1 = self.heralded_states(model)
+        bell, rho = out0 if self.rng.random() < first else out1
+        qa, qb = adopt_state(rho.copy())
+        seq = self._seq
+        self._seq += 1
+        self.pairs_generated += 1
+        self._pending[seq] = [qa, qb, index]
+        herald = link_pb2.Herald(bell_index=bell, attempts=attempts, emission_time=t_emit, request_id=request_id)
+        herald.pair.link = self.name
+        herald.pair.seq = seq
+        msg = encode(herald, check=False)  # serialised once for both ends; they validate it
+        self.rt.send(self.ends[0], msg)
+        self.rt.send(self.ends[1], msg)
+
+    def take(self, end: int, seq: int) -> tuple[Qubit, int] | None:
+        """End ``end`` takes its qubit of heralded pair ``seq``: ``(qubit, position pair)``, or
+        None if the pair is unknown or this end took it already."""
+        entry = self._pending.get(seq)
+        if entry is None:
+            return None
+        q = entry[end]
+        if q is None:
+            return None
+        entry[end] = None
+        if entry[1 - end] is None:
+            del self._pending[seq]
+        return q, entry[2]
