@@ -8,12 +8,13 @@ register under their ``name`` in :data:`APPLICATIONS` so scenario files can name
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from qstack.registry import PluginError, Registry, _lazy, load_object
 
 from .runtime import Application, AppResult, RoleContext, run_app
 
-__all__ = ["APPLICATIONS", "AppResult", "Application", "RoleContext", "application_class", "run_app"]
+__all__ = ["APPLICATIONS", "APPS", "AppResult", "Application", "RoleContext", "application_class", "run_app"]
 
 #: Registered applications: name -> "module:Class" (imported on first use).
 APPLICATIONS: dict[str, str] = {
@@ -34,14 +35,41 @@ APPLICATIONS: dict[str, str] = {
 }
 
 
+class _Path:
+    """A ``"module:Class"`` registered lazily (imported on first use, like an entry point)."""
+
+    __slots__ = ("name", "value")
+
+    def __init__(self, name: str, value: str) -> None:
+        self.name, self.value = name, value
+
+    def load(self) -> Any:
+        return load_object(self.value)
+
+
+#: The application registry: the built-ins above, ``qstack.apps`` entry points of installed
+#: packages, and any ``"package.module:Class"`` path.
+APPS: Registry[Any] = Registry("app", "application")
+for _name, _target in APPLICATIONS.items():
+    APPS.add(_name, _lazy(_Path(_name, _target)))  # type: ignore[arg-type]
+
+
 def application_class(name: str) -> Any:
-    """The application class registered as ``name`` (ValueError listing the known names).
+    """The application class ``name`` selects: a registered name, an entry point of group
+    ``qstack.apps``, or ``"package.module:Class"`` (ValueError listing the known names).
 
     >>> application_class("teleportation").stage.title
     'quantum memory'
+    >>> application_class("qstack.apps.teleportation:Teleportation").name
+    'teleportation'
     """
-    target = APPLICATIONS.get(name)
-    if target is None:
-        raise ValueError(f"unknown application {name!r}; registered: {', '.join(sorted(APPLICATIONS))}")
-    module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)
+    if name in APPLICATIONS and name not in APPS:  # added to the dict after import
+        APPS.add(name, _lazy(_Path(name, APPLICATIONS[name])))  # type: ignore[arg-type]
+    try:
+        cls = APPS.get(name)
+    except PluginError as exc:
+        raise ValueError(str(exc).replace("known:", "registered:")) from None
+    if not (isinstance(cls, type) and issubclass(cls, Application)):
+        raise ValueError(f"application {name!r} is {cls!r}, not a subclass of qstack.apps.Application")
+    return cls
+
