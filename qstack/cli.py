@@ -60,6 +60,9 @@ def _run(args: argparse.Namespace) -> int:
         with as_file(files("qstack") / "data" / "default_chain.toml") as path:
             args.file = str(path)
             return _run(args)
+    if args.records is not None and not args.records.endswith((".csv", ".parquet")):
+        print(f"qstack run: --records {args.records}: the file must end in .csv or .parquet", file=sys.stderr)
+        return 2  # refused before running, so no run is lost
     try:
         scenario = load_scenario(args.file)
     except (ScenarioError, OSError) as exc:
@@ -71,7 +74,11 @@ def _run(args: argparse.Namespace) -> int:
         scenario = replace(scenario, simulation=replace(scenario.simulation, seed=args.seed))
     if scenario.application is not None:
         return _run_application(scenario, args)
-    result = run_scenario(scenario, progress=not args.json)
+    result = run_scenario(scenario, progress=not args.json, record=args.records is not None)
+    if args.records is not None:
+        rows = result.pop("records")
+        if not _write_records(rows, args.records):
+            return 2
     if args.json:
         print(json.dumps(result, sort_keys=True))
         return 0
@@ -86,13 +93,15 @@ def _run_application(scenario: Any, args: argparse.Namespace) -> int:
     spec = scenario.application
     try:
         app = application_class(spec.name)(**spec.params)
-        result = run_app(app, scenario, spec.roles)
+        result = run_app(app, scenario, spec.roles, record=args.records is not None)
     except (ValueError, TypeError) as exc:
         print(f"qstack run: {args.file}: application {spec.name!r}: {exc}", file=sys.stderr)
         return 2
     except StageError as exc:
         print(f"qstack run: {args.file}: {exc}", file=sys.stderr)
         return 3
+    if args.records is not None and not _write_records(result.records or [], args.records):
+        return 2
     out = {
         "application": spec.name, "roles": dict(spec.roles), "seed": scenario.simulation.seed,
         "results": {role: _jsonable(v) for role, v in result.results.items()},
@@ -111,6 +120,19 @@ def _run_application(scenario: Any, args: argparse.Namespace) -> int:
             for key, value in out["summary"].items():
                 print(f"  {key}: {value}")
     return 0
+
+
+def _write_records(rows: list, path: str) -> bool:
+    """Write per-pair rows to ``path`` (CSV, or Parquet for ``.parquet``); report on stderr."""
+    from qstack.recorder import write_records
+
+    try:
+        write_records(rows, path)
+    except (OSError, RuntimeError) as exc:
+        print(f"qstack run: --records {path}: {exc}", file=sys.stderr)
+        return False
+    print(f"wrote {len(rows)} per-pair records to {path}", file=sys.stderr)
+    return True
 
 
 def _jsonable(value: Any) -> Any:
@@ -135,6 +157,9 @@ def _stages(args: argparse.Namespace) -> int:
     from qstack.scenario import ScenarioError, load_scenario
     from qstack.stages import network_stage
 
+    if args.records is not None and not args.records.endswith((".csv", ".parquet")):
+        print(f"qstack run: --records {args.records}: the file must end in .csv or .parquet", file=sys.stderr)
+        return 2  # refused before running, so no run is lost
     try:
         scenario = load_scenario(args.file)
     except (ScenarioError, OSError) as exc:
@@ -195,6 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="scenario file, e.g. examples/chain_3_nodes.toml (default: the embedded five-node chain)")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     run.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    run.add_argument("--records", metavar="FILE", default=None,
+                     help="write one row per delivered pair (time, flow, route, fidelity, Bell state, age, "
+                          "waiting time per link) to FILE: .csv, or .parquet (needs pyarrow: qstack[records])")
     run.set_defaults(func=_run)
     stages = sub.add_parser("stages", help="print the quantum-internet stage a scenario's network reaches")
     stages.add_argument("file", help="scenario file")

@@ -93,6 +93,8 @@ class AppResult:
     wall_seconds: float
     messages: dict[str, int]
     network: QuantumNetwork = field(repr=False)
+    #: per-pair rows (:class:`qstack.recorder.PairRecords`) when run with ``record=True``
+    records: list[dict[str, Any]] | None = field(default=None, repr=False)
 
 
 class _Session:
@@ -268,10 +270,12 @@ def run_app(
     check_stage: bool = True,
     policies: Mapping[str, Any] | None = None,
     recorder: Any = None,
+    record: bool = False,
 ) -> AppResult:
     """Run ``app`` on ``scenario``'s network with roles on the nodes of ``assignment``.
 
-    ``policies`` overrides the scenario's plug-ins by kind; ``recorder`` subscribes to events.
+    ``policies`` overrides the scenario's plug-ins by kind; ``recorder`` subscribes to events;
+    ``record=True`` keeps per-pair rows in :attr:`AppResult.records`.
 
     The scenario's own requests are not run. Raises :class:`StageError` before anything runs
     when the network is below a role's stage; a role's exception propagates.
@@ -316,6 +320,7 @@ def run_app(
         session = _Session(next(_sessions), dict(assignment))
         network = QuantumNetwork(scenario, policies=policies, upper=session.transport_for, recorder=recorder)
         session.network = network
+        rows = network.pair_records() if record else None
         procs, coros = {}, []
         for role in app.roles:
             ctx = RoleContext(session, app, role, assignment[role])
@@ -333,7 +338,8 @@ def run_app(
             raise RuntimeError(f"role {role!r} of {app.name!r} did not finish (simulated {network.sim.now:.6g} s)")
         results[role] = proc.result()
     return AppResult(results, network.sim.now, time.perf_counter() - wall0,
-                     {n: rt.classical.stats.messages_sent for n, rt in network.runtimes.items()}, network)
+                     {n: rt.classical.stats.messages_sent for n, rt in network.runtimes.items()}, network,
+                     rows.rows if rows is not None else None)
 
 
 async def _as_coro(aw: Any) -> Any:

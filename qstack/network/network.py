@@ -36,7 +36,7 @@ from qstack.physical.station import LINK_SCHEMES, HeraldingStation, LinkHardware
 from qstack.quantum.core import measure, reduced_dm
 from qstack.quantum.noise import GateNoise
 from qstack.quantum.operations import partner
-from qstack.recorder import Recorder
+from qstack.recorder import PairRecords, Recorder
 from qstack.runtime.sim import SimRuntime
 from qstack.sim import Simulation, connect
 from qstack.transport.sockets import basis_kets, expected_parity, purpose_head_at_once
@@ -344,6 +344,23 @@ class QuantumNetwork:
         result.deliveries.append(delivery)
         if result.requested and len(result.deliveries) >= result.requested and result.done_at is None:
             result.done_at = d.time
+
+    def pair_records(self) -> PairRecords:
+        """Per-pair rows of this run (:class:`qstack.recorder.PairRecords`) with each pair's
+        fidelity as the observer measured it at delivery; attach before running.
+
+        >>> from qstack.scenario import linear_chain, load_scenario
+        >>> net = QuantumNetwork(load_scenario(linear_chain(3, seed=1, duration="5 ms")))
+        >>> rec = net.pair_records(); net.sim.run(until=0.005)
+        >>> len(rec.rows) == len(net.flows[min(net.flows)].deliveries) > 0
+        True
+        """
+        def fidelity_of(d: NetDeliver) -> float:
+            r = self.flows.get(d.flow.flow_id)
+            last = r.deliveries[-1] if r is not None and r.deliveries else None
+            return last.fidelity if last is not None and last.tail_pair == d.pair_id else math.nan
+
+        return PairRecords(fidelity_of).attach(self.recorder)
 
     def _observe_failure(self, f: NetFail) -> None:
         r = self.flows.get(f.flow_id)

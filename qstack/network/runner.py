@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from qstack.network.service import NetDeliver
 from qstack.quantum.kernels import single_threaded_blas
-from qstack.recorder import PairRecords, Recorder
+from qstack.recorder import Recorder
 
 from .network import QuantumNetwork
 
@@ -73,10 +72,7 @@ def _run(scenario: Any, progress: bool | Callable[[float, float], Any], wall0: f
         net = build_network(scenario, policies=policies, recorder=recorder)
         records = None
         if record:
-            fidelities: dict = {}
-            net.recorder.subscribe(NetDeliver, lambda d: fidelities.__setitem__(d.pair_id, net.last_fidelity)
-                                   if d.end == "tail" else None)
-            records = PairRecords(lambda d: fidelities.get(d.pair_id, float("nan"))).attach(net.recorder)
+            records = net.pair_records()
         build = time.perf_counter() - wall0
         end = scenario.simulation.duration
         sim = net.sim

@@ -85,9 +85,10 @@ class NetDeliver:
     """An end-to-end pair delivered to this end (``end`` is ``"head"`` or ``"tail"``).
 
     ``qubit`` is stored at ``position`` of this node's memory (``link`` is its link); the pair is
-    in Bell state ``frame`` (0–3: Φ⁺, Φ⁻, Ψ⁺, Ψ⁻); ``created`` is the emission time of its
-    oldest link pair; ``pair_id``/``peer_pair`` are the two ends' link pair ids; ``seq`` counts
-    the flow's deliveries from 1."""
+    in Bell state ``frame`` (0–3: Φ⁺, Φ⁻, Ψ⁺, Ψ⁻); ``created`` is the emission time of the older
+    of its two end link pairs (so ``time − created`` is how long the end nodes' qubits have been
+    stored; a repeater's link pair in the middle may be older); ``pair_id``/``peer_pair`` are the
+    two ends' link pair ids; ``seq`` counts the flow's deliveries from 1."""
 
     flow: FlowInfo
     end: str
