@@ -158,6 +158,7 @@ class BlindComputation(Application):
         if not (isinstance(runs, int) and runs >= 1):
             raise ValueError(f"runs must be an int >= 1, got {runs!r}")
         self.phis = [float(p) for p in phis]
+        self.qubits = {"client": 1, "server": len(self.phis)}  # the server holds the whole cluster
         self.runs = runs
         self.min_fidelity = min_fidelity
         steps = [p / ANGLE_STEP for p in self.phis]

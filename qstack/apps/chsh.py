@@ -335,6 +335,7 @@ class DIQKD(Application):
         if attack not in (None, INTERCEPT_RESEND):
             raise ValueError(f"attack must be None or {INTERCEPT_RESEND!r}, got {attack!r}")
         self.rounds, self.batch, self.qber_sample = rounds, batch, qber_sample
+        self.qubits = batch  # kept runs hold one batch of halves at once
         self.abort_below, self.attack, self.min_fidelity = abort_below, attack, min_fidelity
         if attack is not None:  # Eve touches Bob's qubit: kept pairs (module docstring)
             self.stage = Stage.QUANTUM_MEMORY  # type: ignore[misc]

@@ -111,6 +111,8 @@ class Distillation(Application):
         if not (isinstance(attempts, int) and attempts >= 1):
             raise ValueError(f"attempts must be an int >= 1, got {attempts!r}")
         self.rounds, self.attempts, self.min_fidelity = rounds, attempts, min_fidelity
+        # each side holds the 2^rounds pairs of an attempt, and the last output while it makes more
+        self.qubits = 2**rounds + (1 if attempts > 1 else 0)
 
     async def _run(self, ctx: RoleContext, peer: str, creator: bool) -> DistillationResult:
         sock = ctx.epr_socket(peer)

@@ -158,6 +158,7 @@ class _Star(Application):
         self.min_fidelity = min_fidelity
         self.leaf_roles = tuple(f"leaf{i}" for i in range(1, leaves + 1))
         self.roles = ("centre", *self.leaf_roles)  # type: ignore[misc]
+        self.qubits = {"centre": leaves, **dict.fromkeys(self.leaf_roles, 1)}  # the centre holds one half per leaf
         for i, role in enumerate(self.leaf_roles):
             setattr(self, role, functools.partial(self.leaf, i))
 

@@ -62,20 +62,40 @@ class Application:
     Class attributes: ``name``; ``stage`` (minimum :class:`Stage` of the network);
     ``roles`` (role names, each an ``async def role(self, ctx)`` method — the peers an
     application needs); ``role_stages`` (optional per-role stages, overriding ``stage``);
-    ``qubits`` (memory qubits a role holds at once; a node with fewer memory positions is
-    refused before the run).
+    ``qubits`` (memory qubits a role holds at once: one number for every role, or a mapping
+    role → number; a class attribute, or set per instance when it depends on parameters). A
+    node with fewer memory positions is refused before the run, and a role that holds more kept
+    pair halves at once than it declared fails during the run, naming the role.
     """
 
     name: ClassVar[str] = "app"
     stage: ClassVar[Stage] = Stage.TRUSTED_REPEATER
     roles: ClassVar[Sequence[str]] = ()
     role_stages: ClassVar[Mapping[str, Stage]] = {}
-    #: memory qubits a role holds at once (checked against its node's memory positions)
-    qubits: ClassVar[int] = 1
+    #: memory qubits a role holds at once (an int, or a mapping role → int)
+    qubits: int | Mapping[str, int] = 1
 
     def stage_of(self, role: str) -> Stage:
         """The stage ``role`` needs."""
         return Stage(self.role_stages.get(role, self.stage))
+
+    def qubits_of(self, role: str) -> int:
+        """The memory qubits ``role`` declares it holds at once.
+
+        >>> class Two(Application):
+        ...     roles = ("a", "b")
+        ...     qubits = {"a": 2, "b": 1}
+        >>> Two().qubits_of("a"), Two().qubits_of("b")
+        (2, 1)
+        """
+        q = self.qubits
+        if isinstance(q, Mapping):
+            if role not in q:
+                raise ValueError(f"app {self.name!r} declares qubits per role {dict(q)} but not for role {role!r}")
+            q = q[role]
+        if not isinstance(q, int) or isinstance(q, bool) or q < 0:
+            raise ValueError(f"app {self.name!r}: qubits of role {role!r} must be an int >= 0, got {q!r}")
+        return q
 
     def summary(self, results: Mapping[str, Any]) -> dict[str, Any] | None:
         """What ``qstack run`` reports about a finished run besides each role's return value —
@@ -124,6 +144,8 @@ class RoleContext:
         self.sim = session.network.sim  # type: ignore[union-attr]
         self.rng = self.sim.rng(node, f"app:{app.name}:{role}")
         self._local = 0
+        #: kept pair halves this role holds now (checked against ``app.qubits_of(role)``)
+        self.held = 0
 
     # ------------------------------------------------------------------ time and messages
 
@@ -177,11 +199,26 @@ class RoleContext:
         return AppQubit(self.transport, create_qubits(1, state)[0])
 
     def _check_positions(self, number: int, what: str) -> None:
-        """Fail fast when ``number`` kept pairs cannot fit this role's declared qubits."""
-        need = self.app.qubits
-        if number > max(need, 1) and number > self.transport.memory.num_positions:
-            raise ValueError(f"{what}({number}) by role {self.role!r} needs {number} memory positions at once but "
-                             f"node {self.transport.name!r} has {self.transport.memory.num_positions}")
+        """Fail fast when ``number`` more kept pairs cannot fit this role's declared qubits or
+        its node's memory."""
+        declared = self.app.qubits_of(self.role)
+        if self.held + number > declared:
+            raise ValueError(f"{what}({number}) by role {self.role!r} of {self.app.name!r} would hold "
+                             f"{self.held + number} memory qubits at once ({self.held} held now) but the app "
+                             f"declares qubits = {declared} for it")
+        positions = self.transport.memory.num_positions
+        if self.held + number > positions:
+            raise ValueError(f"{what}({number}) by role {self.role!r} needs {self.held + number} memory positions "
+                             f"at once but node {self.transport.name!r} has {positions}")
+
+    def _hold(self, q: AppQubit) -> None:
+        """A kept pair half reached this role: count it until it is measured or released."""
+        self.held += 1
+        q.owner = self
+        declared = self.app.qubits_of(self.role)
+        if self.held > declared:
+            raise ValueError(f"role {self.role!r} of {self.app.name!r} holds {self.held} memory qubits at once but "
+                             f"the app declares qubits = {declared} for it")
 
     async def gather(self, *aws: Any) -> list:
         """Wait on several awaitables at once (e.g. two EPR sockets); results in order.
@@ -293,7 +330,7 @@ def run_app(
             positions[end] = positions.get(end, 0) + count
     for role in app.roles:
         node = assignment[role]
-        need = app.qubits if app.stage_of(role) >= Stage.QUANTUM_MEMORY else 0
+        need = app.qubits_of(role) if app.stage_of(role) >= Stage.QUANTUM_MEMORY else 0
         if positions.get(node, 0) < need:
             raise ValueError(f"app {app.name!r} (role {role!r}) holds {need} qubits at once but node {node!r} "
                              f"has {positions.get(node, 0)} memory positions")

@@ -47,7 +47,8 @@ class EPRMismatch(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class PairInfo:
     """What a kept pair's end learns with it: its Bell state before correction (``frame``),
-    the end nodes' fidelity estimate now, and the emission time of its oldest link pair."""
+    the end nodes' fidelity estimate now, and the emission time of the older of its two end
+    link pairs (:attr:`qstack.network.service.NetDeliver.created`)."""
 
     frame: int
     fidelity_estimate: float
@@ -108,7 +109,7 @@ class AppQubit:
     (:meth:`touch`); measuring or discarding it frees its memory position.
     """
 
-    __slots__ = ("node", "qubit", "pair", "position", "info")
+    __slots__ = ("node", "qubit", "pair", "position", "info", "owner")
 
     def __init__(self, node: TransportLayer, qubit: Qubit, pair: NetDeliver | None = None,
                  position: int | None = None, info: PairInfo | None = None):
@@ -117,6 +118,7 @@ class AppQubit:
         self.pair = pair
         self.position = pair.position if pair is not None else position
         self.info = info
+        self.owner: Any = None  # the role context counting it (kept pair halves)
 
     def touch(self) -> Qubit:
         """The underlying qubit with its memory decoherence applied up to now."""
@@ -126,6 +128,9 @@ class AppQubit:
 
     def release(self) -> None:
         """Free the memory position (after the qubit was measured or discarded)."""
+        if self.owner is not None:
+            self.owner.held -= 1
+            self.owner = None
         if self.pair is not None:
             self.node.network.release(self.pair)
             self.pair = None
@@ -382,7 +387,8 @@ class EPRSocket:
         if basis is None and not at_once:
             self.ctx._check_positions(number, "create_keep")
         transport.request_pairs(self.ctx.role, self.peer, number, min_fidelity, basis, bases, at_once)
-        return await _take(transport.box(self.ctx.role, self.peer, "creator"), number, timeout, self.ctx)
+        return await _take(transport.box(self.ctx.role, self.peer, "creator"), number, timeout, self.ctx,
+                           hold=not at_once)
 
     async def _recv(self, number: int, timeout: float | None, measure: bool) -> list:
         if not (isinstance(number, int) and number >= 1):
@@ -394,7 +400,7 @@ class EPRSocket:
         return await _take(transport.box(self.peer, self.ctx.role, "receiver"), number, timeout, self.ctx)
 
 
-async def _take(box: Any, number: int, timeout: float | None, ctx: Any) -> list:
+async def _take(box: Any, number: int, timeout: float | None, ctx: Any, hold: bool = True) -> list:
     out = []
     deadline = math.inf if timeout is None else ctx.now + timeout
     for _ in range(number):
@@ -402,6 +408,8 @@ async def _take(box: Any, number: int, timeout: float | None, ctx: Any) -> list:
         item = await box.get(timeout=left)
         if isinstance(item, BaseException):
             raise item
+        if hold and isinstance(item, AppQubit):
+            ctx._hold(item)  # noqa: SLF001 - the socket's own role context
         out.append(item)
     return out
 
