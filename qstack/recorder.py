@@ -48,13 +48,12 @@ class AppEvent:
 class Recorder:
     """Subscribers by event type; ``emit`` calls them synchronously, in subscription order."""
 
-    __slots__ = ("_by_type", "_all", "counts")
+    __slots__ = ("_by_type", "_all", "_route")
 
     def __init__(self) -> None:
         self._by_type: dict[type, list[Callable[[Any], Any]]] = {}
         self._all: list[Callable[[Any], Any]] = []
-        #: events emitted, by type name
-        self.counts: dict[str, int] = {}
+        self._route: dict[type, tuple[Callable[[Any], Any], ...]] = {}  # type -> its subscribers, then catch-alls
 
     def subscribe(self, kind: type | None, callback: Callable[[Any], Any]) -> None:
         """Call ``callback(event)`` for every event of type ``kind`` (None: every event)."""
@@ -64,18 +63,20 @@ class Recorder:
             self._all.append(callback)
         else:
             self._by_type.setdefault(kind, []).append(callback)
+        self._route.clear()
 
     def unsubscribe(self, kind: type | None, callback: Callable[[Any], Any]) -> None:
         """Stop calling ``callback`` for ``kind``."""
         (self._all if kind is None else self._by_type.get(kind, [])).remove(callback)
+        self._route.clear()
 
     def emit(self, event: Any) -> None:
-        """Hand ``event`` to its subscribers."""
-        name = type(event).__name__
-        self.counts[name] = self.counts.get(name, 0) + 1
-        for cb in self._by_type.get(type(event), ()):
-            cb(event)
-        for cb in self._all:
+        """Hand ``event`` to its subscribers (those of its type, then those of every event)."""
+        kind = type(event)
+        route = self._route.get(kind)
+        if route is None:
+            route = self._route[kind] = (*self._by_type.get(kind, ()), *self._all)
+        for cb in route:
             cb(event)
 
 

@@ -70,13 +70,14 @@ class _Request:
     model: Any
     delivered: int = 0
     timer: Any = None
+    goodness: float = 0.0  # the model's heralded fidelity, read once
 
 
 class LinkEnd:
     """This node's end of one link: positions, requests, the station and the scheme."""
 
-    __slots__ = ("name", "peer", "side", "station", "positions", "free", "signalled", "requests", "rr",
-                 "hardware", "scheme", "by_request", "index_of", "coeff_cache", "_models")
+    __slots__ = ("name", "peer", "side", "station", "station_node", "positions", "free", "signalled", "requests",
+                 "rr", "hardware", "scheme", "by_request", "index_of", "coeff_cache", "_models")
 
     def __init__(self, name: str, peer: str, side: int, station: Any, positions: list[int],
                  hardware: LinkHardware, scheme: Any) -> None:
@@ -84,6 +85,7 @@ class LinkEnd:
         self.peer = peer
         self.side = side
         self.station = station
+        self.station_node = station.rt.node  # heralds must come from it
         self.positions = positions
         self.index_of = {p: i for i, p in enumerate(positions)}
         self.free = [True] * len(positions)
@@ -203,6 +205,7 @@ class LinkLayer(Layer):
     # ------------------------------------------------------------------ requests between the ends
 
     def _activate(self, end: LinkEnd, req: _Request) -> None:
+        req.goodness = float(req.model.fidelity)
         end.requests.append(req)
         end.by_request[req.request_id] = req
         if req.deadline < math.inf:
@@ -308,10 +311,12 @@ class LinkLayer(Layer):
                     end.station.ready(0, i, req.request_id, req.model)  # type: ignore[union-attr]
 
     def _on_herald(self, src: str, herald: Any) -> None:
-        end = self.by_link.get(herald.pair.link)
-        if end is None or src != end.station.rt.node:
+        pid = herald.pair
+        seq = pid.seq
+        end = self.by_link.get(pid.link)
+        if end is None or src != end.station_node:
             raise ProtocolViolation("herald for an unknown link")
-        taken = end.station.take(end.side, herald.pair.seq)
+        taken = end.station.take(end.side, seq)
         if taken is None:
             return
         qubit, i = taken
@@ -330,14 +335,14 @@ class LinkLayer(Layer):
             end.free[i] = True
             self._signal(end, i)
             if self.upper is not None:
-                self.upper.link_expire(LinkExpire(end.name, herald.pair.seq, 0, "no such request at this end"))
+                self.upper.link_expire(LinkExpire(end.name, seq, 0, "no such request at this end"))
             return
         req.delivered += 1
         if req.delivered >= req.number and req in end.requests:
             self._remove(end, req)
             self._refresh(end)
-        ok = LinkOK(end.name, herald.pair.seq, end.peer, position, qubit, herald.bell_index, req.model.fidelity,
-                    t_emit, req.request_id, req.purpose_id)
+        ok = LinkOK(end.name, seq, end.peer, position, qubit, herald.bell_index, req.goodness, t_emit,
+                    req.request_id, req.purpose_id)
         rt.record(ok)
         if self.upper is not None:
             self.upper.link_ok(ok)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from qstack.proto.qstack.v1 import link_pb2
 
@@ -68,10 +68,10 @@ class LinkCreate:
             raise ValueError(f"LinkCreate.type must be 'K' (keep) or 'M' (measure), got {self.type!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class LinkOK:
+class LinkOK(NamedTuple):
     """OK: a heralded pair, as this end sees it. ``qubit`` is stored at ``position`` of this
-    node's memory (decohering since ``created``, the emission time)."""
+    node's memory (decohering since ``created``, the emission time). Immutable (a named tuple:
+    one is made per heralded pair at each end, so it is built at tuple speed)."""
 
     link: str
     seq: int

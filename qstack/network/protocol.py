@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from qstack.link.protocol import LinkLayer
 from qstack.link.service import UNTIL_STOPPED, LinkCreate, LinkErr, LinkExpire, LinkOK
@@ -44,9 +44,9 @@ PairKey = tuple[str, int]
 _BASES = ("Z", "X", "Y")
 
 
-@dataclass(frozen=True, slots=True)
-class SwapEvent:
-    """Observation: ``node`` swapped link pairs ``up`` and ``down`` of ``flow_id`` (outcome 0–3)."""
+class SwapEvent(NamedTuple):
+    """Observation: ``node`` swapped link pairs ``up`` and ``down`` of ``flow_id`` (outcome 0–3).
+    Immutable (a named tuple, built at tuple speed: one per swap)."""
 
     time: float
     node: str
@@ -137,21 +137,14 @@ class Flow:
     e2e_limit: float = math.inf
     info: FlowInfo | None = None
 
-    @property
-    def is_head(self) -> bool:
-        return self.index == 0
-
-    @property
-    def is_tail(self) -> bool:
-        return self.index == len(self.route) - 1
-
-    @property
-    def up_node(self) -> str | None:
-        return self.route[self.index - 1] if self.index > 0 else None
-
-    @property
-    def down_node(self) -> str | None:
-        return self.route[self.index + 1] if not self.is_tail else None
+    def __post_init__(self) -> None:
+        # fixed for the flow's life: plain attributes (read on every pair)
+        last = len(self.route) - 1
+        self.is_head: bool = self.index == 0
+        self.is_tail: bool = self.index == last
+        self.up_node: str | None = self.route[self.index - 1] if self.index > 0 else None
+        self.down_node: str | None = self.route[self.index + 1] if self.index < last else None
+        self.view: SwapView | None = None
 
 
 class SwapView:
@@ -493,7 +486,13 @@ class NetworkLayer(Layer):
     def _try_swap(self, flow: Flow) -> None:
         if not flow.up or not flow.down:
             return
-        for up, down in self.swapping.select(SwapView(self, flow)):
+        view = flow.view
+        if view is None:
+            view = flow.view = SwapView(self, flow)
+        else:
+            view.now = self.rt.now
+            view.has_tracks = bool(flow.tracks)
+        for up, down in self.swapping.select(view):
             if up not in flow.up or down not in flow.down:
                 continue
             flow.up.remove(up)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 __all__ = ["NetRequest", "NetDeliver", "NetExpire", "NetFail", "NetworkUser", "FlowInfo"]
 
@@ -80,15 +80,15 @@ class FlowInfo:
     pairs: int
 
 
-@dataclass(frozen=True, slots=True)
-class NetDeliver:
+class NetDeliver(NamedTuple):
     """An end-to-end pair delivered to this end (``end`` is ``"head"`` or ``"tail"``).
 
     ``qubit`` is stored at ``position`` of this node's memory (``link`` is its link); the pair is
     in Bell state ``frame`` (0–3: Φ⁺, Φ⁻, Ψ⁺, Ψ⁻); ``created`` is the emission time of the older
     of its two end link pairs (so ``time − created`` is how long the end nodes' qubits have been
     stored; a repeater's link pair in the middle may be older); ``pair_id``/``peer_pair`` are the
-    two ends' link pair ids; ``seq`` counts the flow's deliveries from 1."""
+    two ends' link pair ids; ``seq`` counts the flow's deliveries from 1. Immutable (a named
+    tuple)."""
 
     flow: FlowInfo
     end: str

@@ -291,12 +291,14 @@ class QuantumMemory:
 
     def peek(self, position: int, now: float) -> Qubit:
         """The qubit at ``position``, brought up to date at ``now``; it stays stored."""
-        self._check_position(position)
+        if not (type(position) is int and 0 <= position < self.num_positions):
+            self._check_position(position)  # raises the clear error
         return self._advance(position, now)
 
     def pop(self, position: int, now: float) -> Qubit:
         """Remove and return the qubit at ``position``, brought up to date at ``now``."""
-        self._check_position(position)
+        if not (type(position) is int and 0 <= position < self.num_positions):
+            self._check_position(position)  # raises the clear error
         q = self._advance(position, now)
         self._qubits[position] = None
         return q
@@ -319,5 +321,6 @@ class QuantumMemory:
 
     def clear(self, position: int) -> None:
         """Empty ``position`` without touching its qubit (e.g. after it was measured)."""
-        self._check_position(position)
+        if not (type(position) is int and 0 <= position < self.num_positions):
+            self._check_position(position)  # raises the clear error
         self._qubits[position] = None

@@ -139,7 +139,14 @@ class ProtocolStack:
         except MalformedMessage as exc:
             self.reject(str(exc.reason))
             return
-        self.receive(src, msg)
+        handler = self._dispatch.get(type(msg))  # receive(), inlined: this is every message's path
+        if handler is None:
+            self.reject(f"unexpected {type(msg).__name__}")
+            return
+        try:
+            handler(src, msg)
+        except ProtocolViolation as exc:
+            self.reject(str(exc))
 
     def receive(self, src: str, msg: Any) -> None:
         """Hand a parsed message to its layer; count unexpected or protocol-breaking ones."""
