@@ -284,3 +284,4 @@ def _import_builtins() -> None:
     import qstack.network.policies  # noqa: F401
     import qstack.physical.memory  # noqa: F401
     import qstack.physical.station  # noqa: F401
+    import qstack.quantum.noise  # noqa: F401

@@ -525,7 +525,10 @@ class HardwareSpec(_Spec):
     * ``memory_noise``: a memory noise model plug-in (:data:`qstack.physical.memory.MEMORY_NOISE`,
       e.g. ``{ name = "mypkg.noise:Drift", rate = 3.0 }``) instead of ``t1``/``t2``/
       ``depolarizing_time``; the stage report and the fidelity floors read its
-      ``coherence_time()`` and Pauli twirl.
+      ``coherence_time()`` and Pauli twirl;
+    * ``gate_model``: a gate noise model plug-in (:data:`qstack.quantum.noise.GATE_NOISE`, e.g.
+      ``{ name = "mypkg.noise:DephasingGates", p = 0.01 }``) instead of the three depolarising
+      and readout numbers above.
 
     >>> hw = HardwareSpec("default", memory_positions=10, attempt_rate="2 kHz", t2="1.3 s")
     >>> hw.attempt_rate, hw.t1, hw.t2
@@ -546,6 +549,7 @@ class HardwareSpec(_Spec):
     dark_count_probability: float = 0.0
     raw_fidelity: float = 1.0
     memory_noise: Any = None
+    gate_model: Any = None
 
     _RULES: ClassVar[Mapping[str, _Rule]] = {
         "name": _name("a profile name"),
@@ -562,6 +566,7 @@ class HardwareSpec(_Spec):
         "dark_count_probability": _number(0.0, 1.0, high_inclusive=False),
         "raw_fidelity": _number(0.25, 1.0),
         "memory_noise": _plugin("memory_noise", "memory noise model", ("t1t2", "depolarizing")),
+        "gate_model": _plugin("gate_noise", "gate noise model", ("depolarizing",)),
     }
 
     @staticmethod
@@ -569,6 +574,10 @@ class HardwareSpec(_Spec):
         t1, t2 = entry.get("t1"), entry.get("t2")
         if t1 is not None and t2 is not None and t2 > 2 * t1 * (1 + 1e-12):
             yield "t2", f"must be <= 2·t1 = {_si(2 * t1, 's')} (t1 = {entry.shown('t1')})"
+        if entry.get("gate_model") is not None:
+            set_ = [k for k in ("single_qubit_depolarizing", "two_qubit_depolarizing", "readout_error") if entry.get(k)]
+            if set_:
+                yield "gate_model", f"must be left out when {set_[0]} is set: give either a gate_model or the numbers"
         if entry.get("depolarizing_time") is not None:
             finite = [k for k in ("t1", "t2") if entry.get(k) is not None and math.isfinite(entry.get(k))]
             if finite:
@@ -595,6 +604,10 @@ class HardwareSpec(_Spec):
         >>> HardwareSpec("hw", 1, 1e3, two_qubit_depolarizing=0.02).gate_noise.two_qubit_depolarizing
         0.02
         """
+        if self.gate_model is not None:
+            from qstack.quantum.noise import GATE_NOISE
+
+            return GATE_NOISE.create(self.gate_model)
         return GateNoise(self.single_qubit_depolarizing, self.two_qubit_depolarizing, self.readout_error)
 
 

@@ -34,7 +34,6 @@ from qstack.physical.fibre import Fibre
 from qstack.physical.memory import QuantumMemory
 from qstack.physical.station import LINK_SCHEMES, HeraldingStation, LinkHardware
 from qstack.quantum.core import measure, reduced_dm
-from qstack.quantum.noise import GateNoise
 from qstack.quantum.operations import partner
 from qstack.recorder import PairRecords, Recorder
 from qstack.runtime.sim import SimRuntime
@@ -181,7 +180,7 @@ class QuantumNetwork:
             h = hw[profile[spec.name]]
             self.memories[spec.name] = QuantumMemory(
                 spec.name, max(positions[spec.name], 1), noise=h.memory_model(),
-                gate_noise=GateNoise(h.single_qubit_depolarizing, h.two_qubit_depolarizing, h.readout_error),
+                gate_noise=h.gate_noise,
             )
             rt = SimRuntime(self.sim, spec.name, self.memories[spec.name], self.recorder, self.open_channel)
             self.runtimes[spec.name] = rt

@@ -31,7 +31,7 @@ import qutip
 from qutip.core.dimensions import Dimensions
 
 from . import kernels
-from .noise import Channel, GateNoise, depolarizing
+from .noise import Channel, GateNoise
 from .states import InvalidStateError, to_density_matrix, validate_density_matrix
 
 __all__ = [
@@ -294,13 +294,9 @@ def state_of(qubits: Sequence[Qubit]) -> qutip.Qobj:
 
 
 def _depolarize_after_gate(group: Group, positions: list[int], noise: GateNoise | None) -> None:
-    if noise is None:
+    if noise is None or len(positions) > 2:
         return
-    k = len(positions)
-    p = noise.single_qubit_depolarizing if k == 1 else noise.two_qubit_depolarizing
-    if p and k <= 2:
-        ch = depolarizing(p, k)
-        group.dm = kernels.apply_superop(group.dm, ch.superop, positions, len(group.qubits))
+    group.dm = noise.after_gate(group.dm, positions, len(group.qubits))
 
 
 def operate(qubits: Sequence[Qubit], op: qutip.Qobj | np.ndarray, noise: GateNoise | None = None) -> None:
@@ -319,7 +315,8 @@ def operate(qubits: Sequence[Qubit], op: qutip.Qobj | np.ndarray, noise: GateNoi
         raise ValueError(f"operator has shape {u.shape}, expected {(2**k, 2**k)} for {k} qubits")
     if np.max(np.abs(u.conj().T @ u - np.eye(2**k))) > 1e-9:
         raise ValueError("operator is not unitary (max |U†U − I| > 1e-9); use apply_channel for non-unitary maps")
-    if k > 2 and noise is not None and (noise.single_qubit_depolarizing or noise.two_qubit_depolarizing):
+    if k > 2 and noise is not None and not noise.is_ideal and (
+            type(noise) is not GateNoise or noise.single_qubit_depolarizing or noise.two_qubit_depolarizing):
         raise ValueError(f"gate noise is defined for 1- and 2-qubit gates, got a {k}-qubit gate")
     group, pos = merge(qubits)
     group.dm = kernels.apply_unitary(group.dm, u, pos, len(group.qubits))

@@ -39,7 +39,7 @@ from .core import (
     operate,
 )
 from .gates import rx
-from .noise import GateNoise, depolarizing, twirl_werner
+from .noise import GateNoise, twirl_werner
 
 __all__ = [
     "CORRECTIONS",
@@ -71,11 +71,9 @@ def _swap_branches(rho: np.ndarray, noise: GateNoise, correct: bool = True) -> n
     """
     n = 4
     rho = kernels.apply_unitary(rho, _CNOT, [1, 2], n)
-    if noise.two_qubit_depolarizing:
-        rho = kernels.apply_superop(rho, depolarizing(noise.two_qubit_depolarizing, 2).superop, [1, 2], n)
+    rho = noise.after_gate(rho, [1, 2], n)
     rho = kernels.apply_unitary(rho, _H, [1], n)
-    if noise.single_qubit_depolarizing:
-        rho = kernels.apply_superop(rho, depolarizing(noise.single_qubit_depolarizing).superop, [1], n)
+    rho = noise.after_gate(rho, [1], n)
     true = [kernels.project_and_remove(rho, [1, 2], m, n) for m in range(4)]
     e = noise.readout_error
     out = np.zeros((4, 4, 4), dtype=complex)
