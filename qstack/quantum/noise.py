@@ -322,7 +322,8 @@ class GateNoise:
         here the depolarising channel of the gate's size.
 
         >>> rho = np.diag([1.0, 0.0]).astype(complex)
-        >>> [round(x, 12) for x in GateNoise(single_qubit_depolarizing=0.2).after_gate(rho, [0], 1).real.diagonal()]
+        >>> out = GateNoise(single_qubit_depolarizing=0.2).after_gate(rho, [0], 1)
+        >>> [round(float(x), 12) for x in out.real.diagonal()]
         [0.9, 0.1]
         """
         k = len(positions)
