@@ -168,6 +168,7 @@ class NonlocalCNOT(Application):
     name = "nonlocal-cnot"
     stage = Stage.FEW_QUBIT_FAULT_TOLERANT
     roles = ("control", "target")
+    qubits = {"control": 2, "target": 2}  # each: its data qubit and its half of the pair
 
     def summary(self, results: Mapping[str, Any]) -> dict[str, Any]:
         """Fidelity of the two qubits to ``CNOT|control, target⟩``."""
@@ -238,6 +239,7 @@ class DistributedDeutschJozsa(Application):
     name = "distributed-deutsch-jozsa"
     stage = Stage.QUANTUM_COMPUTING
     roles = ("alice", "bob", "charlie")
+    qubits = 2  # a data qubit and a half of a pair
 
     def __init__(self, oracle: str = "xor", runs: int = 1, *, observe: bool = False, min_fidelity: float = 0.0):
         if oracle not in ORACLES:

@@ -194,9 +194,26 @@ class RoleContext:
             )
 
     def qubit(self, state: qutip.Qobj | None = None) -> AppQubit:
-        """A fresh local qubit in ``|0⟩`` (or ``state``) of this node's processor (a processor
-        qubit: it does not take a link's memory position and does not decohere)."""
-        return AppQubit(self.transport, create_qubits(1, state)[0])
+        """A fresh local qubit in ``|0⟩`` (or ``state``): it takes one of the node's processor
+        memory positions (one per qubit the node's roles declare) and decoheres with the node's
+        memory noise like any stored qubit until it is measured or sent; a role holding more
+        than it declared is refused. A role below stage 3 stores nothing: its qubit is a photon
+        prepared as it is sent (``send_prepared``) and does not decohere."""
+        q = create_qubits(1, state)[0]
+        if self.app.stage_of(self.role) < Stage.QUANTUM_MEMORY:
+            return AppQubit(self.transport, q)
+        declared = self.app.qubits_of(self.role)
+        if self.held + 1 > declared:
+            raise ValueError(f"qubit() by role {self.role!r} of {self.app.name!r} would hold {self.held + 1} memory "
+                             f"qubits at once ({self.held} held now) but the app declares qubits = {declared} for it")
+        position = self.transport.alloc_local(q)
+        if position is None:
+            raise ValueError(f"role {self.role!r} of {self.app.name!r}: node {self.transport.name!r} has no free "
+                             f"processor position for another local qubit ({len(self.transport.local_positions)} "
+                             "in all, one per declared qubit of its roles)")
+        aq = AppQubit(self.transport, q, position=position)
+        self._hold(aq)
+        return aq
 
     def _check_positions(self, number: int, what: str) -> None:
         """Fail fast when ``number`` more kept pairs cannot fit this role's declared qubits or
@@ -355,7 +372,11 @@ def run_app(
     wall0 = time.perf_counter()
     with single_threaded_blas():
         session = _Session(next(_sessions), dict(assignment))
-        network = QuantumNetwork(scenario, policies=policies, upper=session.transport_for, recorder=recorder)
+        local: dict[str, int] = {}
+        for role in app.roles:  # each role's local qubits live in its node's processor positions
+            local[assignment[role]] = local.get(assignment[role], 0) + max(app.qubits_of(role), 1)
+        network = QuantumNetwork(scenario, policies=policies, upper=session.transport_for, recorder=recorder,
+                                 local_positions=local)
         session.network = network
         rows = network.pair_records() if record else None
         procs, coros = {}, []

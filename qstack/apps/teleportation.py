@@ -43,6 +43,7 @@ class Teleportation(Application):
     name = "teleportation"
     stage = Stage.QUANTUM_MEMORY
     roles = ("sender", "receiver")
+    qubits = {"sender": 2, "receiver": 1}  # the sender holds the state and its half of the pair
 
     def __init__(self, states: Sequence[tuple[float, float]] = ((0.0, 0.0),), min_fidelity: float = 0.0):
         self.states = [(float(t), float(p)) for t, p in states]

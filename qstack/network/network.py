@@ -135,11 +135,14 @@ class QuantumNetwork:
     ``policies`` overrides the scenario's policies by kind (``routing``, ``swapping``,
     ``cutoff``, ``purification``) with registry specs or objects; ``upper`` is a factory
     ``upper(runtime, network_layer) -> layer`` for the layer above the network layer at every
-    node (default :class:`PairSink`); ``recorder`` a :class:`~qstack.recorder.Recorder` to use.
+    node (default :class:`PairSink`); ``recorder`` a :class:`~qstack.recorder.Recorder` to use;
+    ``local_positions`` adds, per node, memory positions after the links' for the
+    application's local qubits.
     """
 
     def __init__(self, scenario: Any, policies: Mapping[str, Any] | None = None,
-                 upper: Callable[[Any, NetworkLayer], Any] | None = None, recorder: Recorder | None = None):
+                 upper: Callable[[Any, NetworkLayer], Any] | None = None, recorder: Recorder | None = None,
+                 local_positions: Mapping[str, int] | None = None):
         self.scenario = scenario
         self.sim = Simulation(seed=scenario.simulation.seed)
         self.recorder = recorder if recorder is not None else Recorder()
@@ -160,6 +163,9 @@ class QuantumNetwork:
                   "purification": _purification_spec(pol.purification), "cutoff": _cutoff_spec(pol.cutoff)}
         chosen.update(policies or {})
         self.policies = chosen
+        #: per node, the memory positions after the links' for local (processor) qubits
+        self.local_positions: dict[str, list[int]] = {}
+        self._local_counts = dict(local_positions or {})
         self._build(upper)
         self.recorder.subscribe(NetDeliver, self._observe_delivery)
         self.recorder.subscribe(NetFail, self._observe_failure)
@@ -178,8 +184,10 @@ class QuantumNetwork:
             positions[link.b] += k
         for spec in sc.nodes:
             h = hw[profile[spec.name]]
+            local = int(self._local_counts.get(spec.name, 0))
+            self.local_positions[spec.name] = list(range(positions[spec.name], positions[spec.name] + local))
             self.memories[spec.name] = QuantumMemory(
-                spec.name, max(positions[spec.name], 1), noise=h.memory_model(),
+                spec.name, max(positions[spec.name] + local, 1), noise=h.memory_model(),
                 gate_noise=h.gate_noise,
             )
             rt = SimRuntime(self.sim, spec.name, self.memories[spec.name], self.recorder, self.open_channel)

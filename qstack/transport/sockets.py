@@ -163,6 +163,7 @@ class TransportLayer(Layer):
         self._transfer_ids: dict[tuple[str, str], int] = {}
         self._inboxes: dict[tuple[str, str], Any] = {}
         self._local_free: list[int] | None = None
+        self._local_all: list[int] = []
 
     def handlers(self) -> dict[type, Any]:
         return {app_pb2.AppMessage: self._on_app_message, app_pb2.TeleportRecord: self._on_teleport}
@@ -193,8 +194,29 @@ class TransportLayer(Layer):
         self._transfer_ids[key] = self._transfer_ids.get(key, 0) + 1
         return self._transfer_ids[key]
 
+    @property
+    def local_positions(self) -> list[int]:
+        """The memory positions set aside for the application's local qubits at this node."""
+        if self._local_free is None:  # the node's positions that no link end of its link layer owns
+            used = {p for end in self.network.link.ends.values() for p in end.positions}
+            self._local_all = [p for p in range(self.memory.num_positions) if p not in used]
+            self._local_free = list(self._local_all)
+        return self._local_all
+
+    def alloc_local(self, qubit: Qubit) -> int | None:
+        """Store a fresh local qubit in a free processor position (None: none free)."""
+        self.local_positions  # noqa: B018 - initialises the free list
+        if not self._local_free:
+            return None
+        position = self._local_free.pop(0)
+        self.memory.store(qubit, self.rt.now, position)
+        return position
+
     def free_local(self, position: int) -> None:
         self.memory.clear(position)
+        if self._local_free is not None and position in self._local_all and position not in self._local_free:
+            self._local_free.append(position)
+            self._local_free.sort()
 
     # ------------------------------------------------------------------ requests
 

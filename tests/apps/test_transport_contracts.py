@@ -8,6 +8,8 @@ pair's Bell state before correction, the end nodes' fidelity estimate, its creat
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from qstack.apps import Application, run_app
@@ -185,3 +187,48 @@ def test_max_time_bounds_a_wait_with_a_timeout():
             return ctx.now
 
     assert run_app(Lonely(), chain(), {"alice": "n0", "bob": "n1"}).results["bob"] == pytest.approx(0.003, abs=0)
+
+
+class _Local(Application):
+    """alice prepares |+⟩ locally, waits, and reports ⟨X⟩; then asks for one qubit too many."""
+
+    name = "local-qubits"
+    stage = Stage.QUANTUM_MEMORY
+    roles = ("alice", "bob")
+    qubits = {"alice": 1, "bob": 1}
+
+    def __init__(self, wait: float):
+        self.wait = wait
+
+    async def alice(self, ctx):
+        import numpy as np
+
+        from qstack.quantum import gates
+
+        q = ctx.qubit()
+        ctx.apply(gates.H, q)
+        pos = q.position
+        await ctx.sleep(self.wait)
+        x = float(np.real(np.trace(ctx.state(q).full() @ np.array([[0, 1], [1, 0]]))))
+        try:
+            ctx.qubit()
+            extra = "no error"
+        except ValueError as exc:
+            extra = str(exc)
+        ctx.measure(q, "X")
+        return x, pos, extra, ctx.held, ctx.transport.memory.occupied_positions
+
+    async def bob(self, ctx):
+        return None
+
+
+def test_local_qubits_take_processor_positions_and_dephase_like_stored_qubits():
+    """ctx.qubit() stores the qubit in one of the node's processor positions (after the links'),
+    so |+⟩ kept t = 2 ms in a T2 = 5 ms memory has ⟨X⟩ = e^{−t/T2} exactly; a second local qubit
+    beyond the declared one is refused naming the role; measuring frees the position."""
+    sc = chain(t2="5 ms")
+    x, pos, extra, held, occupied = run_app(_Local(2e-3), sc, {"alice": "n0", "bob": "n1"}).results["alice"]
+    assert x == pytest.approx(math.exp(-2e-3 / 5e-3), abs=1e-12)
+    assert pos >= sc.link_memory_positions(sc.links[0])[0]  # after the link's positions
+    assert "qubit() by role 'alice'" in extra and "would hold 2 memory qubits at once" in extra
+    assert held == 0 and pos not in occupied
