@@ -157,9 +157,6 @@ def _stages(args: argparse.Namespace) -> int:
     from qstack.scenario import ScenarioError, load_scenario
     from qstack.stages import network_stage
 
-    if args.records is not None and not args.records.endswith((".csv", ".parquet")):
-        print(f"qstack run: --records {args.records}: the file must end in .csv or .parquet", file=sys.stderr)
-        return 2  # refused before running, so no run is lost
     try:
         scenario = load_scenario(args.file)
     except (ScenarioError, OSError) as exc:
