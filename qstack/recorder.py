@@ -26,14 +26,55 @@ from __future__ import annotations
 
 import csv
 import math
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Recorder", "AppEvent", "PairRecords", "write_records", "RECORD_COLUMNS"]
+__all__ = ["Recorder", "AppEvent", "PairRecords", "write_records", "RECORD_COLUMNS", "observable", "EVERYTHING"]
+
+#: event types registered with :func:`observable` (a catch-all subscriber watches all of them)
+_OBSERVABLE: set[type] = set()
+_CATCH_ALL: weakref.WeakSet[Recorder] = weakref.WeakSet()
 
 
+def observable(cls: type) -> type:
+    """Class decorator: register ``cls`` as an observation event type, so that a catch-all
+    subscriber (``subscribe(None, …)``) puts it in :attr:`Recorder.watched`. A protocol that
+    skips building events nobody watches (``if Kind in runtime.observed: runtime.record(…)``)
+    must register ``Kind``; events recorded unconditionally need not be.
+
+    >>> @observable
+    ... class Ping:
+    ...     pass
+    >>> rec = Recorder(); rec.subscribe(None, print)
+    >>> Ping in rec.watched
+    True
+    """
+    _OBSERVABLE.add(cls)
+    for rec in _CATCH_ALL:
+        rec.watched.add(cls)
+    return cls
+
+
+class _Everything:
+    """A container holding every type: what a runtime without a selective recorder observes."""
+
+    __slots__ = ()
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return "EVERYTHING"
+
+
+#: ``runtime.observed`` of runtimes that record every event (the default, and :mod:`qstack.testing`)
+EVERYTHING = _Everything()
+
+
+@observable
 @dataclass(frozen=True, slots=True)
 class AppEvent:
     """Something an application role reports (``ctx.record(name, **data)``)."""
@@ -46,14 +87,21 @@ class AppEvent:
 
 
 class Recorder:
-    """Subscribers by event type; ``emit`` calls them synchronously, in subscription order."""
+    """Subscribers by event type; ``emit`` calls them synchronously, in subscription order.
 
-    __slots__ = ("_by_type", "_all", "_route")
+    :attr:`watched` is the live set of event types someone listens to (every
+    :func:`observable` type once a catch-all subscriber exists): runtimes expose it as
+    ``runtime.observed``, so hot protocol paths build an event only when it is watched.
+    """
+
+    __slots__ = ("_by_type", "_all", "_route", "watched", "__weakref__")
 
     def __init__(self) -> None:
         self._by_type: dict[type, list[Callable[[Any], Any]]] = {}
         self._all: list[Callable[[Any], Any]] = []
         self._route: dict[type, tuple[Callable[[Any], Any], ...]] = {}  # type -> its subscribers, then catch-alls
+        #: the event types with a subscriber (kept up to date; never replaced)
+        self.watched: set[type] = set()
 
     def subscribe(self, kind: type | None, callback: Callable[[Any], Any]) -> None:
         """Call ``callback(event)`` for every event of type ``kind`` (None: every event)."""
@@ -64,11 +112,23 @@ class Recorder:
         else:
             self._by_type.setdefault(kind, []).append(callback)
         self._route.clear()
+        self._rewatch()
 
     def unsubscribe(self, kind: type | None, callback: Callable[[Any], Any]) -> None:
         """Stop calling ``callback`` for ``kind``."""
         (self._all if kind is None else self._by_type.get(kind, [])).remove(callback)
         self._route.clear()
+        self._rewatch()
+
+    def _rewatch(self) -> None:
+        watched = {k for k, cbs in self._by_type.items() if cbs}
+        if self._all:
+            watched |= _OBSERVABLE
+            _CATCH_ALL.add(self)
+        else:
+            _CATCH_ALL.discard(self)
+        self.watched.clear()
+        self.watched.update(watched)
 
     def emit(self, event: Any) -> None:
         """Hand ``event`` to its subscribers (those of its type, then those of every event)."""

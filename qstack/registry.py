@@ -194,22 +194,43 @@ def _resolve(factory: Any) -> Any:
     return factory
 
 
-def _call(factory: Callable[..., Any], params: dict[str, Any], context: dict[str, Any], what: str, name: str) -> Any:
+_SIGNATURES: dict[Any, tuple[tuple[str, ...], bool] | None] = {}
+
+
+def _parameters(factory: Callable[..., Any]) -> tuple[tuple[str, ...], bool] | None:
+    """``(parameter names, takes **kwargs)`` of ``factory``, or None if it has no signature;
+    cached, since ``inspect.signature`` costs more than building most plug-ins."""
+    try:
+        return _SIGNATURES[factory]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable callable
+        return _signature(factory)
+    found = _SIGNATURES[factory] = _signature(factory)
+    return found
+
+
+def _signature(factory: Callable[..., Any]) -> tuple[tuple[str, ...], bool] | None:
     import inspect
 
     try:
         sig = inspect.signature(factory)
     except (TypeError, ValueError):
-        sig = None
+        return None
+    return tuple(sig.parameters), any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+
+
+def _call(factory: Callable[..., Any], params: dict[str, Any], context: dict[str, Any], what: str, name: str) -> Any:
+    sig = _parameters(factory)
     kwargs = dict(params)
     if sig is not None:
-        takes_any = any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+        names, takes_any = sig
         for key, value in context.items():
-            if key in sig.parameters or takes_any:
+            if key in names or takes_any:
                 kwargs.setdefault(key, value)
-        unknown = [k for k in params if k not in sig.parameters and not takes_any]
+        unknown = [k for k in params if k not in names and not takes_any]
         if unknown:
-            allowed = [p for p in sig.parameters if p not in context and p != "self"]
+            allowed = [p for p in names if p not in context and p != "self"]
             takes = ", ".join(allowed) or "none"
             raise PluginError(f"{what} {name!r} has no parameter {unknown[0]!r}; it takes {takes}")
     try:

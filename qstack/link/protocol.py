@@ -324,7 +324,7 @@ class LinkLayer(Layer):
         rt = self.rt
         position = end.positions[i]
         t_emit = herald.emission_time
-        rt.memory.store(qubit, rt.now, position, since=t_emit)
+        rt.memory.store(qubit, rt.now, position, t_emit)
         req = end.by_request.get(herald.request_id)
         if req is None:
             # not a request this end knows: the pair is lost here
@@ -343,6 +343,7 @@ class LinkLayer(Layer):
             self._refresh(end)
         ok = LinkOK(end.name, seq, end.peer, position, qubit, herald.bell_index, req.goodness, t_emit,
                     req.request_id, req.purpose_id)
-        rt.record(ok)
+        if LinkOK in rt.observed:
+            rt.record(ok)
         if self.upper is not None:
             self.upper.link_ok(ok)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 from qstack.proto.qstack.v1 import link_pb2
+from qstack.recorder import observable
 
 __all__ = ["LinkCreate", "LinkOK", "LinkErr", "LinkExpire", "LinkUser", "LinkError", "UNTIL_STOPPED"]
 
@@ -68,6 +69,7 @@ class LinkCreate:
             raise ValueError(f"LinkCreate.type must be 'K' (keep) or 'M' (measure), got {self.type!r}")
 
 
+@observable
 class LinkOK(NamedTuple):
     """OK: a heralded pair, as this end sees it. ``qubit`` is stored at ``position`` of this
     node's memory (decohering since ``created``, the emission time). Immutable (a named tuple:
@@ -90,6 +92,7 @@ class LinkOK(NamedTuple):
         return (self.link, self.seq)
 
 
+@observable
 @dataclass(frozen=True, slots=True)
 class LinkErr:
     """ERR: request ``request_id`` with ``peer`` failed with ``error`` (a :data:`LinkError`)."""
@@ -108,6 +111,7 @@ class LinkErr:
         return LinkError.Name(self.error)
 
 
+@observable
 @dataclass(frozen=True, slots=True)
 class LinkExpire:
     """EXPIRE: pair ``(link, seq)`` was lost at this end before it was handed over."""

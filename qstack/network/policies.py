@@ -139,10 +139,11 @@ class SwapAsap:
 
     def select(self, view: Any) -> list[tuple[Any, Any]]:
         up_q, down_q = view.up, view.down
-        out = []
         if not up_q or not down_q:
-            return out
+            return []
         n = min(len(up_q), len(down_q))
+        if n == 1 and (len(up_q) == 1 or not view.has_tracks):  # the common case: one pair each
+            return [(up_q[0], down_q[0])]
         tracked = [p for p in up_q if view.tracked(p)] if view.has_tracks else []
         rest = [p for p in up_q if not view.tracked(p)] if tracked else list(up_q)
         ups = (tracked + rest)[:n]

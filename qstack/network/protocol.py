@@ -36,6 +36,7 @@ from qstack.proto.qstack.v1 import link_pb2, network_pb2
 from qstack.quantum import theory
 from qstack.quantum.core import discard, operate
 from qstack.quantum.operations import CORRECTIONS, partner, purification_half, swap_inner, twirl
+from qstack.recorder import observable
 from qstack.runtime import Layer, ProtocolViolation, Runtime
 
 __all__ = ["NetworkLayer", "Flow", "Pair", "SwapEvent", "PurificationEvent", "SwapView"]
@@ -44,6 +45,7 @@ PairKey = tuple[str, int]
 _BASES = ("Z", "X", "Y")
 
 
+@observable
 class SwapEvent(NamedTuple):
     """Observation: ``node`` swapped link pairs ``up`` and ``down`` of ``flow_id`` (outcome 0–3).
     Immutable (a named tuple, built at tuple speed: one per swap)."""
@@ -56,6 +58,7 @@ class SwapEvent(NamedTuple):
     outcome: int
 
 
+@observable
 @dataclass(frozen=True, slots=True)
 class PurificationEvent:
     """Observation: a purification round of ``flow_id`` at ``node`` (``success`` once both
@@ -79,17 +82,13 @@ class Pair:
                  "expiry", "limit")
 
     def __init__(self, ok: LinkOK) -> None:
-        self.link = ok.link
-        self.seq = ok.seq
-        self.peer = ok.peer
-        self.position = ok.position
-        self.qubit = ok.qubit
-        self.bell_index = ok.bell_index
-        self.created = ok.created
-        self.request_id = ok.request_id
+        link, seq, self.peer, self.position, self.qubit, bell, _, self.created, self.request_id, _ = ok
+        self.link = link
+        self.seq = seq
+        self.bell_index = bell
         self.far = -1  # route index of the node holding the other end of the segment
-        self.far_key: PairKey = (ok.link, ok.seq)  # the key by which that node knows its qubit
-        self.frame = ok.bell_index  # the segment's Pauli frame (Bell index)
+        self.far_key: PairKey = (link, seq)  # the key by which that node knows its qubit
+        self.frame = bell  # the segment's Pauli frame (Bell index)
         self.coeffs: Any = None  # estimated Bell coefficients in the announced frame
         self.level = 0  # successful purification rounds so far
         self.busy = False
@@ -456,10 +455,10 @@ class NetworkLayer(Layer):
                 self._deliver(flow, pair, track)  # a single link: nothing to swap
                 return
             if flow.is_head and not flow.records:
+                pid = link_pb2.LinkPairId(link=pair.link, seq=pair.seq)
                 self.rt.send(flow.down_node, network_pb2.Track(  # type: ignore[arg-type]
-                    flow_id=flow.flow_id, head_pair=link_pb2.LinkPairId(link=pair.link, seq=pair.seq),
-                    via_pair=link_pb2.LinkPairId(link=pair.link, seq=pair.seq), frame=pair.frame,
-                    swaps=0, created=pair.created,
+                    flow_id=flow.flow_id, head_pair=pid, via_pair=pid, frame=pair.frame, swaps=0,
+                    created=pair.created,
                 ))
             return
         side = flow.up if upstream else flow.down
@@ -511,7 +510,8 @@ class NetworkLayer(Layer):
         self.link.release(up.link, up.position)
         self.link.release(down.link, down.position)
         ku, kd = (up.link, up.seq), (down.link, down.seq)
-        self.rt.record(SwapEvent(now, self.node, flow.flow_id, ku, kd, k))
+        if SwapEvent in self.rt.observed:
+            self.rt.record(SwapEvent(now, self.node, flow.flow_id, ku, kd, k))
         if not flow.records:
             flow.swapped[ku] = (kd, k, down.frame, "down")
             flow.swapped[kd] = (ku, k, up.frame, "up")

@@ -21,6 +21,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
+from qstack.recorder import observable
+
 __all__ = ["NetRequest", "NetDeliver", "NetExpire", "NetFail", "NetworkUser", "FlowInfo"]
 
 _UINT32 = 2**32 - 1
@@ -80,6 +82,7 @@ class FlowInfo:
     pairs: int
 
 
+@observable
 class NetDeliver(NamedTuple):
     """An end-to-end pair delivered to this end (``end`` is ``"head"`` or ``"tail"``).
 
@@ -103,6 +106,7 @@ class NetDeliver(NamedTuple):
     seq: int = 0
 
 
+@observable
 @dataclass(frozen=True, slots=True)
 class NetExpire:
     """A pair of flow ``flow_id`` was discarded at ``node`` (``reason``: cut-off, floor, …)."""
@@ -114,6 +118,7 @@ class NetExpire:
     reason: str
 
 
+@observable
 @dataclass(frozen=True, slots=True)
 class NetFail:
     """Flow ``flow_id`` cannot be served (``reason`` names the link or rule)."""

@@ -141,6 +141,8 @@ class HeraldingStation:
         self._ready: dict[int, list[Any]] = {}  # position pair -> [ready at end 0, ready at end 1, request, model]
         self._pending: dict[int, list[Any]] = {}  # seq -> [qubit end 0, qubit end 1, emission time]
         self._states: dict[Any, Any] = {}
+        self._models: dict[int, tuple[Any, ...]] = {}
+        self._delay = max(delays)  # a herald needs the photons of both ends: the farther one sets it
         self._inflight: set[int] = set()
         self._seq = 0
         self.pairs_generated = 0
@@ -157,8 +159,9 @@ class HeraldingStation:
         if index in self._inflight:
             return  # attempts are under way on this position pair: the herald settles it
         slot = self._ready.get(index)
-        if slot is None:
-            slot = self._ready[index] = [False, False, 0, None]
+        if slot is None:  # the first end to get ready waits for the other
+            self._ready[index] = [end == 0, end == 1, request_id, model]
+            return
         slot[end] = True
         if end == 0:
             slot[2], slot[3] = request_id, model
@@ -172,26 +175,35 @@ class HeraldingStation:
         if slot is not None:
             slot[end] = False
 
+    def _model(self, model: Any) -> tuple[Any, float, float, float, float, tuple[Any, ...]]:
+        """``(model, p, round period, P(round 1 heralds | failed attempt), cycle time, heralded
+        states)`` of ``model``, cached by identity (hashing a model costs more than a lookup)."""
+        p = model.success_probability
+        period = model.round_period
+        # Sequential Barrett–Kok rounds: a failed attempt lasts one round if round 1 did not
+        # herald, two if it did (probability (P1 − p)/(1 − p) given failure).
+        q = min(max((model.first_round_probability - p) / (1.0 - p), 0.0), 1.0) if period and p < 1.0 else 0.0
+        entry = self._models[id(model)] = (model, p, period, q, model.cycle_time, self.heralded_states(model))
+        return entry
+
     def _start(self, index: int, request_id: int, model: Any) -> None:
         self._inflight.add(index)
-        p = model.success_probability
+        entry = self._models.get(id(model))
+        if entry is None or entry[0] is not model:
+            entry = self._model(model)
+        _, p, period, q, cycle, states = entry
         rng = self.rng
         n = int(rng.geometric(p)) if p < 1.0 else 1
         self.attempts += n
         now = self.rt.now
-        period = model.round_period
-        d = max(self.delays)
         if period:
-            # Sequential Barrett–Kok rounds: a failed attempt lasts one round if round 1 did not
-            # herald, two if it did (probability (P1 − p)/(1 − p) given failure); sampled at once.
-            q = (model.first_round_probability - p) / (1.0 - p) if p < 1.0 else 0.0
-            m = int(rng.binomial(n - 1, min(max(q, 0.0), 1.0))) if n > 1 else 0
+            m = int(rng.binomial(n - 1, q)) if n > 1 else 0  # failed attempts that took two rounds
             t_emit = now + (n - 1 + m) * period  # round 1 of the successful attempt
-            t_station = t_emit + period + d
+            t_station = t_emit + period + self._delay
         else:
-            t_emit = now + (n - 1) * model.cycle_time
-            t_station = t_emit + d
-        self.rt.call_at(t_station, self._herald, index, request_id, model, t_emit, n)
+            t_emit = now + (n - 1) * cycle
+            t_station = t_emit + self._delay
+        self.rt.call_at(t_station, self._herald, index, request_id, states, t_emit, n)
 
     def heralded_states(self, model: Any) -> tuple[float, tuple[int, np.ndarray], tuple[int, np.ndarray]]:
         """(P(first outcome | herald), and per outcome its Bell index and normalised state after
@@ -209,9 +221,9 @@ class HeraldingStation:
             cached = self._states[model] = (p0 / (p0 + p1), outs[0], outs[1])
         return cached
 
-    def _herald(self, index: int, request_id: int, model: Any, t_emit: float, attempts: int) -> None:
+    def _herald(self, index: int, request_id: int, states: tuple[Any, ...], t_emit: float, attempts: int) -> None:
         self._inflight.discard(index)
-        first, out0, out1 = self.heralded_states(model)
+        first, out0, out1 = states
         bell, rho = out0 if self.rng.random() < first else out1
         qa, qb = adopt_state(rho.copy())
         seq = self._seq

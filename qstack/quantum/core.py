@@ -473,5 +473,10 @@ def discard(qubit: Qubit) -> None:
     >>> discard(q); q.alive
     False
     """
-    _detach(qubit)
+    g = _group_of(qubit)
+    n = len(g.qubits)
+    if n > 1:  # trace it out of its group (what _detach does, without a fresh group for a dead qubit)
+        pos = g.qubits.index(qubit)
+        g.dm = kernels.partial_trace(g.dm, [i for i in range(n) if i != pos], n)
+        g.qubits.pop(pos)
     qubit._kill("discarded")

@@ -134,6 +134,9 @@ def _pair_masks(q: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 _PAIR_MASKS = (_pair_masks(0), _pair_masks(1))
+# The same, as plain index tuples: on 16 entries, element-wise Python beats numpy's per-call cost.
+_PAIR_DIFFER = tuple(tuple(int(i) for i in np.flatnonzero(m[0].reshape(16))) for m in _PAIR_MASKS)
+_PAIR_MOVES = tuple(tuple(zip((int(i) for i in m[1]), (int(i) for i in m[2]), strict=True)) for m in _PAIR_MASKS)
 
 
 def apply_amplitude_phase_damping(rho: np.ndarray, q: int, n: int, gamma: float, coherence: float) -> np.ndarray:
@@ -142,15 +145,18 @@ def apply_amplitude_phase_damping(rho: np.ndarray, q: int, n: int, gamma: float,
     Equal to :func:`apply_superop` with :func:`qstack.quantum.noise.t1t2_superop` (tested),
     without moving axes: four slice updates on a tensor view.
     """
-    if n == 2:  # a half of a pair: elementwise masks, no reshaping
-        differ, ones, zeros = _PAIR_MASKS[q]
-        out = rho * (1.0 + (coherence - 1.0) * differ) if coherence != 1.0 else rho.copy()
+    if n == 2:  # a half of a pair: 16 entries, updated one by one (cheaper than numpy calls)
+        f = rho.ravel().tolist()
+        if coherence != 1.0:
+            for i in _PAIR_DIFFER[q]:
+                f[i] *= coherence
         if gamma:
-            flat = out.reshape(16)
-            moved = gamma * flat[ones]
-            flat[ones] -= moved
-            flat[zeros] += moved
-        return out
+            keep = 1.0 - gamma
+            for one, zero in _PAIR_MOVES[q]:
+                m = f[one]
+                f[zero] += gamma * m
+                f[one] = m * keep
+        return np.array(f, dtype=complex).reshape(4, 4)
     out = rho.copy()
     t = out.reshape((2,) * (2 * n))
     s00, s11, s01, s10 = _bit_slices(n, q)

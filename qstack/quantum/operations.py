@@ -155,11 +155,15 @@ def entanglement_swap(
         # Fast path: one matrix-vector product gives all four corrected branches and their
         # probabilities; the checks above already imply the four qubits are distinct.
         p_map, branches = _IDEAL_SWAP_MAPS[correct] if noise is None else _swap_map(noise, correct)
-        v = np.multiply.outer(ab, cd).reshape(256)
+        v = ab.reshape(16, 1) * cd.reshape(16)  # the 16×16 outer product, read as 256 entries below
+        v.shape = (256,)
         probs = np.dot(p_map, v).real.tolist()
         k = _sample(probs, rng)
         g = a.group
-        g.dm = np.dot(branches[k], v).reshape(4, 4) * (1.0 / probs[k])  # type: ignore[union-attr]
+        dm = np.dot(branches[k], v)
+        dm *= 1.0 / probs[k]
+        dm.shape = (4, 4)
+        g.dm = dm  # type: ignore[union-attr]
         g.qubits = [a, d]  # type: ignore[union-attr]
         d.group = g
         b._kill("measured")

@@ -9,7 +9,8 @@ above, a classical message from a peer, a timer — and asks its :class:`Runtime
 * ``send(peer, message)`` — a classical protobuf message to another node;
 * ``memory`` — this node's quantum memory (its own qubits only);
 * ``rng(component)`` — this node's random stream for a component;
-* ``record(event)`` — an observation for the :class:`~qstack.recorder.Recorder`;
+* ``record(event)`` — an observation for the :class:`~qstack.recorder.Recorder`, and
+  ``observed`` — the event types someone listens to;
 * ``mailbox(name)`` / ``sleep(dt)`` — what ``async`` application code awaits.
 
 A protocol never imports the kernel (:mod:`qstack.sim`) or trio and never holds another node's
@@ -24,12 +25,13 @@ counts — never raises on — bytes that do not parse or break the protocol.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from qstack.proto import MalformedMessage, decode
+from qstack.proto import Herald, MalformedMessage, decode
+from qstack.recorder import EVERYTHING
 
 __all__ = ["Runtime", "Timer", "Layer", "ProtocolStack", "ProtocolViolation"]
 
@@ -55,6 +57,9 @@ class Runtime(ABC):
 
     node: str
     memory: Any
+    #: the observation types someone listens to (``Kind in runtime.observed``): a hot path may
+    #: skip building an unwatched event (see :func:`qstack.recorder.observable`); by default all
+    observed: Container[type] = EVERYTHING
 
     @property
     @abstractmethod
@@ -104,6 +109,10 @@ class Layer:
         return {}
 
 
+#: the last herald parsed: (its bytes, its message)
+_SHARED: list[Any] = [None, None]
+
+
 class ProtocolStack:
     """One node's layer protocols behind one message dispatcher."""
 
@@ -133,12 +142,22 @@ class ProtocolStack:
         self.rejected[reason] = self.rejected.get(reason, 0) + 1
 
     def receive_bytes(self, src: str, payload: bytes) -> None:
-        """Parse ``payload`` from ``src`` and hand it to its layer (never raises on bad input)."""
-        try:
-            msg = decode(payload)
-        except MalformedMessage as exc:
-            self.reject(str(exc.reason))
-            return
+        """Parse ``payload`` from ``src`` and hand it to its layer (never raises on bad input).
+
+        A herald is one bytes object sent to both ends of a link: it is parsed once and both
+        ends' handlers get the same (read-only) message.
+        """
+        shared = _SHARED
+        if payload is shared[0]:
+            msg = shared[1]
+        else:
+            try:
+                msg = decode(payload)
+            except MalformedMessage as exc:
+                self.reject(str(exc.reason))
+                return
+            if msg.__class__ is Herald:
+                shared[0], shared[1] = payload, msg
         handler = self._dispatch.get(type(msg))  # receive(), inlined: this is every message's path
         if handler is None:
             self.reject(f"unexpected {type(msg).__name__}")

@@ -18,6 +18,7 @@ from the run's seed, its quantum memory and the run's recorder.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -50,12 +51,14 @@ class SimRuntime(Runtime):
         self.call_at = sim.call_at  # type: ignore[method-assign]  # the kernel's own: one call less per timer
         if recorder is not None:
             self.record = recorder.emit  # type: ignore[method-assign]  # one call less per event
+            self.observed = recorder.watched
+        else:
+            self.observed = frozenset()
         self._open = open_channel
         self._channels = self.classical._channels  # noqa: SLF001 - the node's own channel table
 
-    @property
-    def now(self) -> float:
-        return self.sim.now
+    # the kernel's clock; a C getter (no Python frame), since protocols read it on every event
+    now = property(attrgetter("sim.now"), doc="Current simulated time in seconds.")  # type: ignore[assignment]
 
     def call_at(self, time: float, fn: Callable[..., Any], *args: Any) -> Timer:
         return self.sim.call_at(time, fn, *args)
