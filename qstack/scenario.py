@@ -67,6 +67,7 @@ from typing import Any, ClassVar, Final
 
 from qstack.physical.fibre import Fibre
 from qstack.physical.heralding import SCHEMES
+from qstack.physical.station import LinkHardware
 from qstack.physical.units import check_range, parse_quantity
 from qstack.quantum.noise import GateNoise
 
@@ -693,9 +694,11 @@ class LinkSpec(_Spec):
         if entry.get("a") is not None and entry.get("a") == entry.get("b"):
             yield "b", "must differ from a (a link joins two distinct nodes)"
         scheme = entry.get("scheme")
-        if entry.get("alpha") is not None and scheme is not None and scheme != "single_click":
+        # a scheme is a name or a {name = …, …} table; a user's scheme may read alpha and rounds
+        name = scheme.get("name") if isinstance(scheme, Mapping) else scheme
+        if entry.get("alpha") is not None and name == "double_click":
             yield "alpha", f'only applies to scheme = "single_click" (this link has scheme = {_show(scheme)})'
-        if entry.get("rounds") == "sequential" and scheme == "single_click":
+        if entry.get("rounds") == "sequential" and name == "single_click":
             yield "rounds", 'only applies to scheme = "double_click" (single click has one round)'
 
     @property
@@ -1120,6 +1123,37 @@ class Scenario:
         if link.memory_positions is not None:
             return link.memory_positions, link.memory_positions
         return self.hardware_of(link.a).memory_positions, self.hardware_of(link.b).memory_positions
+
+    def link_hardware(self, link: LinkSpec) -> tuple[LinkHardware, float, float]:
+        """What ``link``'s generation scheme sees of it, and the one-way delays from its station to
+        each end: ``(LinkHardware, delay_a, delay_b)``. Each arm's efficiency is emission × fibre ×
+        detector; an attempt lasts the longer of the arms' round trips and the slower end's
+        ``1/attempt_rate``; the raw-fidelity depolarisation is the worse end's. The network builds
+        its links from this and ``qstack stages`` judges them by it, so the two always agree.
+
+        >>> hw, da, db = load_scenario(linear_chain(2, link_length=10e3)).link_hardware(
+        ...     load_scenario(linear_chain(2, link_length=10e3)).links[0])
+        >>> round(hw.eta_a, 4), round(da * 1e6, 2)   # 0.75 · 10^-0.1 · 0.8; 5 km / (c/1.44)
+        (0.4766, 24.02)
+        """
+        ha, hb = self.hardware_of(link.a), self.hardware_of(link.b)
+        fa = Fibre(link.length * link.station_position, link.attenuation, link.refractive_index)
+        fb = Fibre(link.length * (1 - link.station_position), link.attenuation, link.refractive_index)
+        per_km = link.classical_delay_per_km
+        da = fa.delay if per_km is None else per_km * fa.length / 1e3
+        db = fb.delay if per_km is None else per_km * fb.length / 1e3
+        efficiency, dark = self.station_detector(link)
+        period = max(1.0 / ha.attempt_rate, 1.0 / hb.attempt_rate)
+        raw_f = min(ha.raw_fidelity, hb.raw_fidelity)
+        hardware = LinkHardware(
+            eta_a=ha.emission_efficiency * fa.transmissivity * efficiency,
+            eta_b=hb.emission_efficiency * fb.transmissivity * efficiency,
+            p_dark=dark, phase_std=link.phase_std,
+            cycle_time=max(2 * da, 2 * db, period),
+            round_period=period + 2 * max(da, db) if link.rounds == "sequential" else 0.0,
+            alpha=link.alpha, raw_w=(4.0 * raw_f - 1.0) / 3.0,
+        )
+        return hardware, da, db
 
     def station_detector(self, link: LinkSpec) -> tuple[float, float]:
         """``(detector_efficiency, dark_count_probability)`` of ``link``'s heralding station:

@@ -58,8 +58,7 @@ from typing import Any
 
 import networkx as nx
 
-from qstack.physical.fibre import Fibre
-from qstack.physical.heralding import HeraldingModel, single_click_alpha_for_fidelity
+from qstack.physical.station import LINK_SCHEMES, depolarised
 from qstack.scenario import HardwareSpec, LinkSpec, Scenario, load_scenario
 
 __all__ = [
@@ -455,29 +454,15 @@ def _coherence(hardware: HardwareSpec) -> tuple[float, str]:
 
 
 def _link_physics(scenario: Scenario, spec: LinkSpec) -> _Link:
-    """Whether ``spec`` carries photons and heralds entanglement, as the link layer would build it."""
-    ha, hb = scenario.hardware_of(spec.a), scenario.hardware_of(spec.b)
-    efficiency, dark = scenario.station_detector(spec)
-    arm_a, arm_b = spec.arm_lengths
-    eta_a = ha.emission_efficiency * Fibre(arm_a, spec.attenuation, spec.refractive_index).transmissivity * efficiency
-    eta_b = hb.emission_efficiency * Fibre(arm_b, spec.attenuation, spec.refractive_index).transmissivity * efficiency
-    w = (4 * min(ha.raw_fidelity, hb.raw_fidelity) - 1) / 3  # raw_fidelity: depolarising, F -> w·F + (1 − w)/4
-    model: HeraldingModel | None
-    if spec.scheme == "single_click" and spec.alpha is None:
-        # The link layer picks α per request; the link can entangle if some α beats 1/2 after
-        # the raw channel (the same test its model_for applies).
-        needed = (0.5 - (1 - w) / 4) / w if w > 0 else math.inf
-        alpha = None
-        if needed < 1.0 and eta_a > 0 and eta_b > 0:
-            alpha = single_click_alpha_for_fidelity(needed + 1e-9, eta_a, eta_b, dark, spec.phase_std)
-        model = HeraldingModel("single_click", eta_a, eta_b, dark, min(alpha or 0.5, 0.5), spec.phase_std)
-    else:
-        alpha = spec.alpha if spec.alpha is not None else 0.5
-        model = HeraldingModel(spec.scheme, eta_a, eta_b, dark, alpha, spec.phase_std)
-    p = model.success_probability
-    heralded = model.fidelity if p > 0 else math.nan
-    fidelity = w * heralded + (1 - w) / 4 if p > 0 else math.nan
-    carries = eta_a > 0 and eta_b > 0
+    """Whether ``spec`` carries photons and heralds entanglement, judged by the link's own
+    generation scheme (a built-in or a user's plug-in) on the hardware the network builds."""
+    hw, _, _ = scenario.link_hardware(spec)
+    scheme = LINK_SCHEMES.create(spec.scheme)
+    # The scheme's model for a pair just above 1/2 (what entangling needs), else its best effort.
+    model = scheme.model(hw, 0.5 + 1e-9) or scheme.model(hw, 0.0)
+    p = float(model.success_probability) if model is not None else 0.0
+    fidelity = depolarised(float(model.fidelity), hw.raw_w) if model is not None and p > 0 else math.nan
+    carries = hw.eta_a > 0 and hw.eta_b > 0
     entangles = carries and p > 0 and fidelity > 0.5 + 1e-12
     return _Link(spec, 2 * spec.classical_delay, carries, entangles, p, fidelity)
 
@@ -620,8 +605,8 @@ class _Analysis:
                 f"{self.qubits[node]} qubits (memory positions) where {logical} {need_qubits} "
                 f"({self.criteria.qubits_per_logical} per logical qubit)"
             )
-        for name in ("single_qubit_depolarizing", "two_qubit_depolarizing", "readout_error"):
-            value = getattr(hw, name)
+        # the node's gate model (built-in numbers or a user's plug-in) says how noisy it is
+        for name, value in hw.gate_noise.error_probabilities().items():
             if value > max_error:
                 problems.append(f"{name} {value:g} > {max_error:g}")
         if not problems:

@@ -29,10 +29,8 @@ from qstack.network.policies import ROUTING, register_routing_function
 from qstack.network.protocol import NetworkLayer
 from qstack.network.service import NetDeliver, NetFail, NetRequest
 from qstack.network.topology import LinkInfo, Topology
-from qstack.physical.detectors import Detector
-from qstack.physical.fibre import Fibre
 from qstack.physical.memory import QuantumMemory
-from qstack.physical.station import LINK_SCHEMES, HeraldingStation, LinkHardware
+from qstack.physical.station import LINK_SCHEMES, HeraldingStation
 from qstack.quantum.core import measure, reduced_dm
 from qstack.quantum.operations import partner
 from qstack.recorder import PairRecords, Recorder
@@ -216,25 +214,7 @@ class QuantumNetwork:
 
     def _build_link(self, spec: Any, ha: Any, hb: Any, next_position: dict[str, int]) -> LinkInfo:
         name = f"{spec.a}-{spec.b}"
-        fa = Fibre(spec.length * spec.station_position, spec.attenuation, spec.refractive_index)
-        fb = Fibre(spec.length * (1 - spec.station_position), spec.attenuation, spec.refractive_index)
-        per_km = spec.classical_delay_per_km
-        da = fa.delay if per_km is None else per_km * fa.length / 1e3
-        db = fb.delay if per_km is None else per_km * fb.length / 1e3
-        detector = Detector(
-            spec.detector_efficiency if spec.detector_efficiency is not None else ha.detector_efficiency,
-            spec.dark_count_probability if spec.dark_count_probability is not None else ha.dark_count_probability,
-        )
-        period = max(1.0 / ha.attempt_rate, 1.0 / hb.attempt_rate)
-        raw_f = min(ha.raw_fidelity, hb.raw_fidelity)
-        hardware = LinkHardware(
-            eta_a=ha.emission_efficiency * fa.transmissivity * detector.efficiency,
-            eta_b=hb.emission_efficiency * fb.transmissivity * detector.efficiency,
-            p_dark=detector.dark_count_probability, phase_std=spec.phase_std,
-            cycle_time=max(2 * da, 2 * db, period),
-            round_period=period + 2 * max(da, db) if spec.rounds == "sequential" else 0.0,
-            alpha=spec.alpha, raw_w=(4.0 * raw_f - 1.0) / 3.0,
-        )
+        hardware, da, db = self.scenario.link_hardware(spec)
         scheme = LINK_SCHEMES.create(spec.scheme)
         station_rt = SimRuntime(self.sim, f"station:{name}", None)
         for end_name, d in ((spec.a, da), (spec.b, db)):
@@ -247,8 +227,8 @@ class QuantumNetwork:
             start = next_position[end]
             next_position[end] += k
             self.link_layers[end].attach(name, peer, side, station, list(range(start, start + k)), hardware, scheme)
-        self.links[name] = LinkView(station, self.link_layers[spec.a].by_link[name], spec.scheme)
         base = scheme.model(hardware, 0.0)
+        self.links[name] = LinkView(station, self.link_layers[spec.a].by_link[name], base)
         if base is not None:
             bell = base.outcomes()[0][0]
             lc = bell_coefficients(base, hardware.raw_w, bell)
@@ -404,9 +384,10 @@ class NodeView:
 
 class LinkView:
     """What an experimenter sees of a link: its station's counters and delays, the first
-    end's requests, and the hardware's base model."""
+    end's requests, and ``base_model``: its generation scheme's model with no fidelity demand
+    (None when the scheme cannot entangle the link)."""
 
-    def __init__(self, station: HeraldingStation, end: Any, scheme: Any) -> None:
+    def __init__(self, station: HeraldingStation, end: Any, base_model: Any) -> None:
         self.station = station
         self.end = end
         self.delay_a, self.delay_b = station.delays
@@ -414,7 +395,7 @@ class LinkView:
 
         self.a, self.b = SimpleNamespace(name=station.ends[0]), SimpleNamespace(name=station.ends[1])
         self.name = station.name
-        self.base_model = end.hardware.base_model(scheme if isinstance(scheme, str) else "double_click")
+        self.base_model = base_model
 
     @property
     def pairs_generated(self) -> int:

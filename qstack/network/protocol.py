@@ -328,32 +328,47 @@ class NetworkLayer(Layer):
         return flow
 
     def _setup_message(self, flow: Flow) -> Any:
-        fixed = getattr(self.cutoff, "time", None)
-        pur = self.purification
+        swapping, _, purification, fixed = self._policy_names()
         return network_pb2.PathSetup(
             flow_id=flow.flow_id, source=flow.route[0], destination=flow.route[-1], route=flow.route,
             min_fidelity=flow.min_fidelity, link_min_fidelity=flow.link_min_fidelity,
             num_pairs=flow.num_pairs, deadline=flow.deadline if math.isfinite(flow.deadline) else 0.0,
-            swapping=getattr(self.swapping, "name", type(self.swapping).__name__),
-            cutoff=fixed if isinstance(fixed, float) and math.isfinite(fixed) else 0.0,
-            purification=pur.describe() if pur is not None and hasattr(pur, "describe") else "",
+            swapping=swapping, cutoff=fixed, purification=purification,
             type=link_pb2.CREATE_KEEP if flow.measure_basis is None else link_pb2.CREATE_MEASURE,
             basis=link_pb2.Basis.Value(flow.measure_basis or "Z"), fidelity_floor=flow.floor, purpose=flow.purpose,
+            priority=flow.priority, cutoff_policy=self._policy_names()[1],
         )
+
+    def _policy_names(self) -> tuple[str, str, str, float]:
+        """``(swap policy, cut-off policy, purification, fixed cut-off time or 0)`` as a PathSetup
+        names them: what every node on a route must agree on."""
+        fixed = getattr(self.cutoff, "time", None)
+        pur = self.purification
+        return (getattr(self.swapping, "name", type(self.swapping).__name__),
+                getattr(self.cutoff, "name", type(self.cutoff).__name__),
+                pur.describe() if pur is not None and hasattr(pur, "describe") else "",
+                fixed if isinstance(fixed, float) and math.isfinite(fixed) else 0.0)
 
     def _on_path_setup(self, src: str, msg: Any) -> None:
         route = list(msg.route)
         if self.node not in route or route.index(self.node) == 0 or route[route.index(self.node) - 1] != src:
             raise ProtocolViolation("PathSetup from a node that is not my predecessor on the route")
-        mine = getattr(self.swapping, "name", type(self.swapping).__name__)
-        if msg.swapping and msg.swapping != mine:
-            self.rt.send(src, network_pb2.PathSetupAck(
-                flow_id=msg.flow_id, accepted=False,
-                reason=f"node {self.node} runs swap policy {mine!r}, the flow asks for {msg.swapping!r}"))
+        swapping, cutoff, purification, fixed = self._policy_names()
+        mismatch = None
+        if msg.swapping and msg.swapping != swapping:
+            mismatch = f"swap policy {swapping!r}, the flow asks for {msg.swapping!r}"
+        elif msg.cutoff_policy and (msg.cutoff_policy != cutoff or msg.cutoff != fixed):
+            mismatch = (f"cut-off policy {cutoff!r} ({fixed:g} s), the flow asks for {msg.cutoff_policy!r} "
+                        f"({msg.cutoff:g} s)")
+        elif msg.purification != purification:
+            mismatch = f"purification {purification or 'none'!r}, the flow asks for {msg.purification or 'none'!r}"
+        if mismatch is not None:
+            self.rt.send(src, network_pb2.PathSetupAck(flow_id=msg.flow_id, accepted=False,
+                                                       reason=f"node {self.node} runs {mismatch}"))
             return
         i = route.index(self.node)
         flow = self._new_flow(msg.flow_id, route, i, msg.min_fidelity, msg.link_min_fidelity, msg.num_pairs,
-                              msg.deadline if msg.deadline > 0 else math.inf, 0, msg.fidelity_floor,
+                              msg.deadline if msg.deadline > 0 else math.inf, msg.priority, msg.fidelity_floor,
                               link_pb2.Basis.Name(msg.basis) if msg.type == link_pb2.CREATE_MEASURE else None,
                               bytes(msg.purpose))
         self.flows[flow.flow_id] = flow
@@ -392,10 +407,12 @@ class NetworkLayer(Layer):
         self.rt.record(fail)
         if self.upper is not None and (flow.is_head or flow.is_tail):
             self.upper.flow_failed(fail)
-        self.teardown(flow.flow_id, reason)
+        self.teardown(flow.flow_id, reason, notify=False)
 
-    def teardown(self, flow_id: int, reason: str) -> None:
-        """Tear the flow down here and tell the neighbours on the route."""
+    def teardown(self, flow_id: int, reason: str, notify: bool = True) -> None:
+        """Tear the flow down here and tell the neighbours on the route; an end node's upper
+        layer hears ``flow_failed`` once, unless the flow completed (or ``notify`` is False: the
+        caller told it already)."""
         flow = self.flows.pop(flow_id, None)
         if flow is None:
             return
@@ -422,7 +439,7 @@ class NetworkLayer(Layer):
         for peer in (flow.up_node, flow.down_node):
             if peer is not None:
                 self.rt.send(peer, msg)
-        if reason != "done" and self.upper is not None and (flow.is_head or flow.is_tail) \
+        if notify and reason != "done" and self.upper is not None and (flow.is_head or flow.is_tail) \
                 and not (flow.num_pairs and flow.delivered >= flow.num_pairs):
             self.upper.flow_failed(NetFail(self.rt.now, self.node, flow_id, reason))
 

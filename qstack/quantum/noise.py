@@ -317,6 +317,36 @@ class GateNoise:
         return type(self) is GateNoise and not (
             self.single_qubit_depolarizing or self.two_qubit_depolarizing or self.readout_error)
 
+    def error_probabilities(self) -> dict[str, float]:
+        """The model's error figures as the stage criteria read them: ``single_qubit_depolarizing``
+        and ``two_qubit_depolarizing`` (the depolarising ``p`` with the same entanglement fidelity
+        as the gate noise) and ``readout_error``.
+
+        The built-in model returns its fields. A subclass with its own :meth:`after_gate` is
+        measured: its channel acts on one half of maximally entangled pairs, and entanglement
+        fidelity ``F_e`` maps to ``p = (1 − F_e) / (1 − 1/d²)`` (``d = 2`` or ``4``), which the
+        depolarising channel ``(1 − p)ρ + p·I/d`` has. Dephasing every touched qubit with
+        probability ``q`` gives ``F_e = 1 − q`` on one qubit, so ``p = 4q/3``.
+
+        >>> GateNoise(two_qubit_depolarizing=0.02).error_probabilities()["two_qubit_depolarizing"]
+        0.02
+        """
+        if type(self).after_gate is GateNoise.after_gate:
+            return {"single_qubit_depolarizing": self.single_qubit_depolarizing,
+                    "two_qubit_depolarizing": self.two_qubit_depolarizing, "readout_error": self.readout_error}
+        out = {}
+        for k, name in ((1, "single_qubit_depolarizing"), (2, "two_qubit_depolarizing")):
+            # k qubits (0..k-1), each maximally entangled with a reference qubit (k..2k-1)
+            pair = np.zeros(4)
+            pair[0] = pair[3] = 1 / math.sqrt(2)
+            psi = pair if k == 1 else np.einsum("ac,bd->abcd", pair.reshape(2, 2), pair.reshape(2, 2)).reshape(16)
+            rho = np.outer(psi, psi).astype(complex)
+            fe = float(np.real(psi @ self.after_gate(rho, list(range(k)), 2 * k) @ psi))
+            d2 = 4**k
+            out[name] = min(max((1.0 - fe) / (1.0 - 1.0 / d2), 0.0), 1.0)
+        out["readout_error"] = self.readout_error
+        return out
+
     def after_gate(self, dm: np.ndarray, positions: Sequence[int], n: int) -> np.ndarray:
         """The ``n``-qubit density matrix after a gate on ``positions`` (1 or 2 qubits) has acted:
         here the depolarising channel of the gate's size.

@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class PathSetup(_message.Message):
-    __slots__ = ("flow_id", "source", "destination", "route", "min_fidelity", "link_min_fidelity", "num_pairs", "deadline", "swapping", "purification", "cutoff", "type", "basis", "fidelity_floor", "purpose")
+    __slots__ = ("flow_id", "source", "destination", "route", "min_fidelity", "link_min_fidelity", "num_pairs", "deadline", "swapping", "purification", "cutoff", "type", "basis", "fidelity_floor", "purpose", "priority", "cutoff_policy")
     FLOW_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_FIELD_NUMBER: _ClassVar[int]
@@ -24,6 +24,8 @@ class PathSetup(_message.Message):
     BASIS_FIELD_NUMBER: _ClassVar[int]
     FIDELITY_FLOOR_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    CUTOFF_POLICY_FIELD_NUMBER: _ClassVar[int]
     flow_id: int
     source: str
     destination: str
@@ -39,7 +41,9 @@ class PathSetup(_message.Message):
     basis: _link_pb2.Basis
     fidelity_floor: float
     purpose: bytes
-    def __init__(self, flow_id: _Optional[int] = ..., source: _Optional[str] = ..., destination: _Optional[str] = ..., route: _Optional[_Iterable[str]] = ..., min_fidelity: _Optional[float] = ..., link_min_fidelity: _Optional[float] = ..., num_pairs: _Optional[int] = ..., deadline: _Optional[float] = ..., swapping: _Optional[str] = ..., purification: _Optional[str] = ..., cutoff: _Optional[float] = ..., type: _Optional[_Union[_link_pb2.RequestType, str]] = ..., basis: _Optional[_Union[_link_pb2.Basis, str]] = ..., fidelity_floor: _Optional[float] = ..., purpose: _Optional[bytes] = ...) -> None: ...
+    priority: int
+    cutoff_policy: str
+    def __init__(self, flow_id: _Optional[int] = ..., source: _Optional[str] = ..., destination: _Optional[str] = ..., route: _Optional[_Iterable[str]] = ..., min_fidelity: _Optional[float] = ..., link_min_fidelity: _Optional[float] = ..., num_pairs: _Optional[int] = ..., deadline: _Optional[float] = ..., swapping: _Optional[str] = ..., purification: _Optional[str] = ..., cutoff: _Optional[float] = ..., type: _Optional[_Union[_link_pb2.RequestType, str]] = ..., basis: _Optional[_Union[_link_pb2.Basis, str]] = ..., fidelity_floor: _Optional[float] = ..., purpose: _Optional[bytes] = ..., priority: _Optional[int] = ..., cutoff_policy: _Optional[str] = ...) -> None: ...
 
 class PathSetupAck(_message.Message):
     __slots__ = ("flow_id", "accepted", "reason")
