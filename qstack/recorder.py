@@ -1,7 +1,7 @@
 """Observation apart from protocol code (in the spirit of NetSquid's ``DataCollector``).
 
 Protocols emit events through their runtime (``runtime.record(event)``): the link layer's
-:class:`~qstack.link.service.LinkOK` (a pair heralded) and ``LinkErr``, the network layer's
+:class:`~qstack.link.service.LinkOK` (a pair heralded), ``LinkErr`` and ``LinkExpire``, the network layer's
 :class:`~qstack.network.protocol.SwapEvent`, :class:`~qstack.network.protocol.PurificationEvent`,
 :class:`~qstack.network.service.NetExpire`, :class:`~qstack.network.service.NetFail` and
 :class:`~qstack.network.service.NetDeliver` (a pair delivered), and applications'

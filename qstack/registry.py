@@ -38,7 +38,7 @@ __all__ = ["Registry", "PluginError", "PluginSpec", "load_object", "plugin_spec"
 T = TypeVar("T")
 
 #: every registry by its name (``routing``, ``swapping``, ``purification``, ``cutoff``,
-#: ``link_scheme``, ``memory_noise``, ``app``)
+#: ``link_scheme``, ``memory_noise``, ``gate_noise``, ``app``)
 REGISTRIES: dict[str, Registry[Any]] = {}
 
 

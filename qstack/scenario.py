@@ -80,7 +80,6 @@ __all__ = [
     "ROUTING_POLICIES",
     "SCHEMES",
     "STARLIGHT_HARDWARE",
-    "SWAPPING_POLICIES",
     "HardwareSpec",
     "LinkSpec",
     "NodeSpec",
@@ -95,14 +94,14 @@ __all__ = [
 ]
 
 ROUTING_POLICIES: tuple[str, ...] = ("shortest_path",)
-"""Routing policy names :func:`load_scenario` accepts by default.
+"""Routing names :func:`load_scenario` accepts besides those of the routing registry
+(:data:`qstack.network.policies.ROUTING`, where policies register: the way to add one).
 
-A module that registers a routing policy extends it by rebinding, e.g.
-``qstack.scenario.ROUTING_POLICIES += ("k_shortest_paths",)``; the loader reads it at call time.
+Rebinding it (``qstack.scenario.ROUTING_POLICIES += ("k_shortest_paths",)``) admits a name the
+scenario may carry without a registered policy, e.g. for a loader used apart from the network.
 """
 
 NODE_ROLES: Final[tuple[str, ...]] = ("end", "repeater")
-SWAPPING_POLICIES: Final[tuple[str, ...]] = ("asap", "nested")
 PURIFICATION_PROTOCOLS: Final[tuple[str, ...]] = ("bbpssw", "dejmps", "pumping")
 PURIFICATION_SCOPES: Final[tuple[str, ...]] = ("link", "end_to_end")
 REQUEST_TYPES: Final[tuple[str, ...]] = ("keep", "measure")
@@ -1234,9 +1233,10 @@ def _scenario_from_mapping(data: Mapping[Any, Any], registry: Sequence[str], sou
         from qstack.network.policies import ROUTING
 
         if isinstance(routing, str) and routing not in registry and routing not in ROUTING and ":" not in routing:
-            hint = _did_you_mean(routing, registry)
+            known = sorted({*registry, *ROUTING.names()})
+            hint = _did_you_mean(routing, known)
             errors.append(
-                f"policies.routing: must be one of {', '.join(_show(r) for r in registry)} (registered routing "
+                f"policies.routing: must be one of {', '.join(_show(r) for r in known)} (registered routing "
                 f"policies), got {policies.shown('routing')}" + (f"; {hint}" if hint else "")
             )
 

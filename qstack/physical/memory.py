@@ -22,6 +22,7 @@ change its state. No periodic events are needed.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,13 +37,14 @@ __all__ = ["QuantumMemory", "MemoryFullError", "MemoryNoise", "T1T2Noise", "Depo
            "memory_noise_from"]
 
 
-class MemoryNoise:
+class MemoryNoise(ABC):
     """A memory noise model: the channel a stored qubit undergoes over time (a plug-in).
 
     Subclasses define :meth:`apply` (the exact channel for ``dt`` seconds on qubit ``pos`` of an
     ``n``-qubit density matrix; the channels must form a semigroup, ``E(t₁)∘E(t₂) = E(t₁+t₂)``,
-    because decoherence is applied lazily), :meth:`ptm_diagonal` (the diagonal ``(λx, λy, λz)``
-    of the channel's Pauli transfer matrix after ``t``) and :meth:`coherence_time`. From these
+    because decoherence is applied lazily) and :meth:`ptm_diagonal` (the diagonal ``(λx, λy, λz)``
+    of the channel's Pauli transfer matrix after ``t``); a model missing either cannot be built.
+    :meth:`coherence_time` defaults to the time at which ⟨X⟩ has fallen to 1/e. From these
     qubit-free quantities the stage derivation and the fidelity floors work for any model:
     :meth:`pauli_weights` is the Pauli twirl of the channel and :meth:`expected_fidelity` the
     fidelity of Φ⁺ after one half was stored for ``t`` — exact for channels whose transfer
@@ -56,17 +58,38 @@ class MemoryNoise:
         """True when stored qubits never decay."""
         return False
 
+    @abstractmethod
     def apply(self, dm: np.ndarray, pos: int, n: int, dt: float) -> np.ndarray:
         """The density matrix after qubit ``pos`` was stored for ``dt`` seconds."""
-        raise NotImplementedError
 
+    @abstractmethod
     def ptm_diagonal(self, t: float) -> tuple[float, float, float]:
         """``(λx, λy, λz)``: how much of ⟨X⟩, ⟨Y⟩, ⟨Z⟩ survives ``t`` seconds of storage."""
-        raise NotImplementedError
 
     def coherence_time(self) -> float:
-        """The time scale the stage criterion compares with the communication time (s)."""
-        raise NotImplementedError
+        """The time scale the stage criterion compares with the communication time (s): by
+        default the time at which ``λx`` (the surviving ⟨X⟩) reaches 1/e — ``T2`` for T1/T2
+        noise — found by bisection to 1e-12 relative; ``inf`` if it never decays that far.
+
+        >>> class Dephasing(MemoryNoise):
+        ...     def apply(self, dm, pos, n, dt): return dm
+        ...     def ptm_diagonal(self, t): return (math.exp(-t / 0.25), math.exp(-t / 0.25), 1.0)
+        >>> round(Dephasing().coherence_time(), 9)
+        0.25
+        """
+        target = math.exp(-1.0)
+        lo, hi = 0.0, 1e-9
+        while self.ptm_diagonal(hi)[0] > target:
+            lo, hi = hi, hi * 2.0
+            if hi > 1e12:
+                return math.inf
+        while hi - lo > 1e-12 * hi:
+            mid = 0.5 * (lo + hi)
+            if self.ptm_diagonal(mid)[0] > target:
+                lo = mid
+            else:
+                hi = mid
+        return 0.5 * (lo + hi)
 
     def coherence_source(self) -> str:
         """What sets :meth:`coherence_time`, for messages (a parameter name; default the model's name)."""

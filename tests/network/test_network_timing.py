@@ -1,6 +1,7 @@
 """Timing of the link and network protocols against renewal theory and order statistics.
 
-The protocol on one link (``qstack.link.layer`` and ``qstack.network.node``), with arm delay
+The protocol on one link (``qstack.link.protocol``, ``qstack.physical.station`` and
+``qstack.network.protocol``), with arm delay
 ``d`` (node ↔ station), classical node ↔ node delay ``D`` and attempt cycle
 ``c = max(2d, 1/attempt_rate)``: a position pair starts attempting when both its positions are
 free; the successful attempt (the n-th, n ~ Geometric(p)) emits at ``t0 + (n−1)c``; the station

@@ -317,7 +317,7 @@ CHOICES = [
     (
         _set("policies", "routing", value="dijkstra"),
         "policies.routing",
-        ['one of "shortest_path"', "registered", 'got "dijkstra"'],
+        ['one of "fewest_hops", "shortest_path"', "registered", 'got "dijkstra"'],
     ),
     (_set("policies", "routing", value="shortest_paths"), "policies.routing", ['did you mean "shortest_path"?']),
     (
