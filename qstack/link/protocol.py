@@ -6,15 +6,19 @@ its half of the midpoint heralding protocol with the link's station (shared phys
 :class:`qstack.physical.station.HeraldingStation`).
 
 * ``create(LinkCreate)`` sends a ``CreateRequest`` to the peer's link layer, which answers
-  ``CreateAck``: accepted, ``REJECTED`` when its upper layer does not know the purpose, or
-  ``UNSUPPORTED`` when the link's scheme cannot reach the fidelity (at once, before any
-  attempt). Both ends then serve the request; the link's first end (in the scenario's order)
+  ``CreateAck``: accepted, ``REJECTED`` when its upper layer does not know the purpose,
+  ``UNSUPPORTED`` when the link's scheme cannot reach the fidelity, ``NO_RESOURCES`` when the
+  link end has no positions or a full queue, ``NO_TIME`` when the pairs need longer than
+  ``max_time`` on average. The requesting end checks the same before sending (an ERR after
+  ``create`` returns, with no round trip); either way before any attempt. Both ends then
+  serve the request; the link's first end (in the scenario's order)
   chooses which request each position pair serves — higher priority first, round robin among
   equals — and the station echoes the choice in its ``Herald``.
 * Every heralded pair is a :class:`~qstack.link.service.LinkOK` to the upper layer at each end;
   the upper layer owns the position until it calls ``release``. A request ends after
   ``number`` pairs, on ``stop``, or at ``max_time`` (``ERR TIMEOUT`` to the requesting end when
-  it is short of its number).
+  it is short of its number). ``stop`` at one end sends the peer a ``CreateErr`` so it drops
+  the request too (the requesting end's upper layer hears ``ERR REJECTED``).
 * Attempt timing: a position pair attempts whenever both its positions are free and a request is
   served; attempts are sampled, so a pair costs a few events however lossy the link.
 
@@ -112,9 +116,13 @@ class LinkLayer(Layer):
 
     layer = "link"
 
-    def __init__(self, runtime: Runtime, upper: LinkUser | None = None) -> None:
+    def __init__(self, runtime: Runtime, upper: LinkUser | None = None, max_queue: int = 64) -> None:
+        if not isinstance(max_queue, int) or max_queue < 1:
+            raise ValueError(f"max_queue must be an int >= 1 (requests per link), got {max_queue!r}")
         self.rt = runtime
         self.upper = upper
+        #: requests a link end serves at once (its distributed queue); more are NO_RESOURCES
+        self.max_queue = max_queue
         self.ends: dict[str, LinkEnd] = {}  # by peer node
         self.by_link: dict[str, LinkEnd] = {}  # by link name
         self._next_id = 0
@@ -172,6 +180,12 @@ class LinkLayer(Layer):
             raise ValueError(f"node {self.rt.node!r} has no link to {request.remote!r}")
         self._next_id += 1
         rid = self._next_id
+        model = end.model_for(request.min_fidelity)
+        problem = (link_pb2.UNSUPPORTED, "unreachable fidelity") if model is None else \
+            self._infeasible(end, model, request.number, request.max_time)
+        if problem is not None:  # known here: no round trip; told to the caller after it returns
+            self.rt.call_later(0.0, self._error, end, rid, request.purpose_id, *problem)
+            return rid
         self._pending[rid] = (end, request)
         self.rt.send(end.peer, link_pb2.CreateRequest(
             request_id=rid, origin=self.rt.node, remote_node=end.peer,
@@ -192,6 +206,9 @@ class LinkLayer(Layer):
             return
         for r in gone:
             self._remove(end, r)
+            # the peer drops it too (its position pairs would otherwise attempt for nobody)
+            self.rt.send(end.peer, link_pb2.CreateErr(request_id=r.request_id, error=link_pb2.REJECTED,
+                                                      detail=f"stopped at {self.rt.node}", origin=r.origin))
         self._refresh(end)
 
     def release(self, link: str, position: int) -> None:
@@ -230,14 +247,35 @@ class LinkLayer(Layer):
             self.rt.send(src, link_pb2.CreateAck(request_id=msg.request_id, accepted=False, error=link_pb2.REJECTED))
             return
         model = end.model_for(msg.min_fidelity)
-        if model is None:
-            self.rt.send(src, link_pb2.CreateAck(request_id=msg.request_id, accepted=False,
-                                                 error=link_pb2.UNSUPPORTED))
+        problem = (link_pb2.UNSUPPORTED, "") if model is None else \
+            self._infeasible(end, model, msg.number or UNTIL_STOPPED, msg.max_time if msg.max_time > 0 else math.inf)
+        if problem is not None:
+            self.rt.send(src, link_pb2.CreateAck(request_id=msg.request_id, accepted=False, error=problem[0]))
             return
         self.rt.send(src, link_pb2.CreateAck(request_id=msg.request_id, accepted=True))
         deadline = self.rt.now + msg.max_time if msg.max_time > 0 else math.inf
         self._activate(end, _Request(msg.request_id, src, msg.number or UNTIL_STOPPED, msg.min_fidelity,
                                      msg.priority, msg.purpose_id, deadline, model))
+
+    def _infeasible(self, end: LinkEnd, model: Any, number: int, max_time: float) -> tuple[int, str] | None:
+        """``(NO_RESOURCES | NO_TIME, detail)`` when a request cannot be served, else None:
+        the link end has no positions or a full queue (:attr:`max_queue`), or ``number`` pairs
+        need longer than ``max_time`` on average with every position pair attempting —
+        ``number · T / (k · p)`` for ``k`` position pairs, attempts of mean length ``T`` and
+        success probability ``p``."""
+        k = len(end.positions)
+        if k == 0:
+            return link_pb2.NO_RESOURCES, f"link {end.name} has no memory positions at {self.rt.node}"
+        if len(end.requests) >= self.max_queue:
+            return link_pb2.NO_RESOURCES, f"link {end.name} already serves {len(end.requests)} requests (max_queue)"
+        if number != UNTIL_STOPPED and math.isfinite(max_time):
+            p = model.success_probability
+            t = getattr(model, "mean_attempt_time", model.cycle_time)
+            need = number * t / (k * p) if p > 0 else math.inf
+            if need > max_time:
+                return link_pb2.NO_TIME, (f"{number} pairs take {need:.3g} s on average on link {end.name} ({k} "
+                                          f"position pairs, p = {p:.3g} per {t:.3g} s), max_time is {max_time:g} s")
+        return None
 
     def _on_create_ack(self, src: str, ack: Any) -> None:
         pending = self._pending.pop(ack.request_id, None)
@@ -256,10 +294,21 @@ class LinkLayer(Layer):
                                      request.priority, request.purpose_id, deadline, model))
 
     def _on_create_err(self, src: str, err: Any) -> None:
+        """The peer ended a request it served with this end: drop it here too; the requesting
+        end's upper layer hears a :class:`LinkErr`. A request already gone here is ignored."""
         end = self.ends.get(src)
         if end is None:
             raise ProtocolViolation("CreateErr from a node that is not a link neighbour")
-        self._error(end, err.request_id, 0, err.error, err.detail)
+        origin = err.origin or src
+        if origin not in (src, self.rt.node):
+            raise ProtocolViolation("CreateErr for a request of a node not on this link")
+        req = next((r for r in end.requests if r.request_id == err.request_id and r.origin == origin), None)
+        if req is None:
+            return
+        self._remove(end, req)
+        self._refresh(end)
+        if origin == self.rt.node:
+            self._error(end, req.request_id, req.purpose_id, err.error, err.detail)
 
     def _error(self, end: LinkEnd, request_id: int, purpose_id: int, error: int, detail: str) -> None:
         if self.upper is not None:

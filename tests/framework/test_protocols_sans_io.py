@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from qstack.link.protocol import LinkLayer
-from qstack.link.service import LinkCreate, LinkErr, LinkOK
+from qstack.link.service import UNTIL_STOPPED, LinkCreate, LinkErr, LinkOK
 from qstack.network.protocol import NetworkLayer, Pair, SwapEvent
 from qstack.network.service import NetDeliver, NetExpire, NetRequest
 from qstack.physical.memory import DepolarizingNoise
@@ -320,3 +320,60 @@ def test_a_create_for_a_purpose_the_peer_refuses_is_an_err_rejected_with_no_atte
     assert err.error_name == "REJECTED" and err.purpose_id == 4
     assert station.attempts == 0 and users["a"].oks == users["b"].oks == []
     assert np.isclose(vn.now, 2e-4)
+
+
+def test_a_create_that_needs_longer_than_max_time_on_average_is_no_time_at_once():
+    """Barrett–Kok with η = 0.5 per arm heralds with p = η²/2 = 1/8 per 100 µs attempt, so ten
+    pairs on one position pair take 10 × 100 µs / (1/8) = 8 ms on average: max_time 7.9 ms is
+    ERR NO_TIME before any message or attempt; 8.1 ms is accepted and served."""
+    hw = LinkHardware(eta_a=0.5, eta_b=0.5, cycle_time=1e-4)
+    vn = VirtualNetwork({"a": 1, "b": 1}, latency=1e-4)
+    station, layers, users = _link(vn, "double_click", 1, hw)
+    layers["a"].create(LinkCreate("b", number=10, max_time=7.9e-3, purpose_id=2))
+    assert vn["a"].sent == [] and users["a"].errs == []  # told after create returns
+    vn.run()
+    (err,) = users["a"].errs
+    assert err.error_name == "NO_TIME" and "take 0.008 s" in err.detail and station.attempts == 0
+    layers["a"].create(LinkCreate("b", number=10, max_time=8.1e-3, purpose_id=2))
+    vn.run()  # accepted; the one position stays held by the upper layer, so it times out after one pair
+    assert [e.error_name for e in users["a"].errs] == ["NO_TIME", "TIMEOUT"]
+    assert len(users["a"].oks) == 1 and station.attempts > 0
+
+
+def test_a_full_request_queue_at_the_peer_is_no_resources():
+    """Each link end serves at most ``max_queue`` requests: with one, the peer answers a second
+    concurrent CREATE with NO_RESOURCES while the first keeps being served."""
+    hw = LinkHardware(eta_a=0.5, eta_b=0.5, cycle_time=1e-4)
+    vn = VirtualNetwork({"a": 2, "b": 2}, latency=1e-4)
+    station = HeraldingStation("a-b", vn.add("station"), ("a", "b"), (1e-4, 1e-4), vn.clock.sim.rng("station"))
+    users = {n: Collector() for n in "ab"}
+    layers = {n: LinkLayer(vn[n], users[n], max_queue=1) for n in "ab"}
+    for side, (n, peer) in enumerate((("a", "b"), ("b", "a"))):
+        layers[n].attach("a-b", peer, side, station, [0, 1], hw, "double_click")
+        vn[n].stack.add(layers[n])
+    layers["a"].create(LinkCreate("b", number=2, purpose_id=1))
+    layers["a"].create(LinkCreate("b", number=2, purpose_id=3))
+    vn.run()
+    (err,) = users["a"].errs
+    assert err.error_name == "NO_RESOURCES" and err.purpose_id == 3
+    assert [ok.purpose_id for ok in users["a"].oks] == [1, 1]
+    with pytest.raises(ValueError, match="max_queue"):
+        LinkLayer(vn["a"], max_queue=0)
+
+
+def test_stop_at_the_responding_end_ends_the_request_at_both_ends():
+    """A request lives in both ends' queues. When the responder's upper layer stops it, the
+    responder sends CreateErr(origin, request id) and the requester drops it too — its upper
+    layer hears ERR REJECTED ("stopped at b") — so no position pair attempts for a request one
+    end no longer serves."""
+    hw = LinkHardware(eta_a=0.5, eta_b=0.5, cycle_time=1e-4)
+    vn = VirtualNetwork({"a": 1, "b": 1}, latency=1e-4)
+    _, layers, users = _link(vn, "double_click", 1, hw)
+    layers["a"].create(LinkCreate("b", number=UNTIL_STOPPED, purpose_id=6))
+    vn.advance(1e-3)
+    assert len(layers["a"].ends["b"].requests) == len(layers["b"].ends["a"].requests) == 1
+    layers["b"].stop("a", 6)
+    vn.run()
+    (err,) = users["a"].errs
+    assert (err.error_name, err.purpose_id, err.detail) == ("REJECTED", 6, "stopped at b")
+    assert layers["a"].ends["b"].requests == [] and layers["b"].ends["a"].requests == []

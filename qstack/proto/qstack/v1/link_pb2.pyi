@@ -100,14 +100,16 @@ class CreateOk(_message.Message):
     def __init__(self, request_id: _Optional[int] = ..., pair: _Optional[_Union[LinkPairId, _Mapping]] = ..., bell_index: _Optional[int] = ..., goodness: _Optional[float] = ..., creation_time: _Optional[float] = ..., outcome: _Optional[int] = ..., basis: _Optional[_Union[Basis, str]] = ...) -> None: ...
 
 class CreateErr(_message.Message):
-    __slots__ = ("request_id", "error", "detail")
+    __slots__ = ("request_id", "error", "detail", "origin")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
     request_id: int
     error: LinkError
     detail: str
-    def __init__(self, request_id: _Optional[int] = ..., error: _Optional[_Union[LinkError, str]] = ..., detail: _Optional[str] = ...) -> None: ...
+    origin: str
+    def __init__(self, request_id: _Optional[int] = ..., error: _Optional[_Union[LinkError, str]] = ..., detail: _Optional[str] = ..., origin: _Optional[str] = ...) -> None: ...
 
 class Herald(_message.Message):
     __slots__ = ("pair", "bell_index", "attempts", "emission_time", "request_id")
