@@ -356,6 +356,15 @@ VALIDATORS: Mapping[type[Message], Callable[[Any], None]] = MappingProxyType({
 _PREFIX_CLASS: dict[bytes, type[Message]] = {
     _ENVELOPE_PREFIX[cls.DESCRIPTOR.full_name]: cls for cls in VALIDATORS
 }
+#: The same keyed by a message's first four bytes (a 4-byte prefix, or a 3-byte one and any
+#: length byte), to ``(class, prefix length)``: one lookup per message.
+_PREFIX4_CLASS: dict[bytes, tuple[type[Message], int]] = {}
+for _prefix, _cls in _PREFIX_CLASS.items():
+    if len(_prefix) == 4:
+        _PREFIX4_CLASS[_prefix] = (_cls, 4)
+    else:
+        for _b in range(0x80):
+            _PREFIX4_CLASS.setdefault(_prefix + bytes((_b,)), (_cls, len(_prefix)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -442,17 +451,17 @@ def decode(data: bytes) -> Body:
         # body and nothing else — parse the body directly instead of building an Envelope (the
         # same message, and the same errors through the general path below when it fails).
         size = len(data)
-        for cut in (3, 4):
-            cls = _PREFIX_CLASS.get(data[:cut])
-            if cls is not None:
-                if size > cut and size == cut + 1 + data[cut] and data[cut] < 0x80:
-                    try:
-                        body = cls.FromString(data[cut + 1:])
-                    except Exception:  # noqa: BLE001 -- reported by the general path
-                        break
+        found = _PREFIX4_CLASS.get(data[:4])  # the prefix (3 or 4 bytes) and the length byte
+        if found is not None:
+            cls, cut = found
+            if size > cut and size == cut + 1 + data[cut] and data[cut] < 0x80:
+                try:
+                    body = cls.FromString(data[cut + 1:])
+                except Exception:  # noqa: BLE001 -- reported by the general path
+                    body = None
+                if body is not None:
                     VALIDATORS[cls](body)
                     return body
-                break
     if not isinstance(data, bytes | bytearray | memoryview):
         raise MalformedMessage(Rejection.NOT_BYTES, f"expected bytes, got {type(data).__name__}")
     if not data:
