@@ -479,7 +479,8 @@ class NetworkLayer(Layer):
                 ))
             return
         side = flow.up if upstream else flow.down
-        pair.limit = self._age_limit(pair)
+        limit = self._limits.get((pair.link, pair.request_id, pair.bell_index))
+        pair.limit = limit if limit is not None else self._age_limit(pair)
         pair.expiry = pair.created + pair.limit
         side.append(pair)
         if pair.expiry < math.inf:

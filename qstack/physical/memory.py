@@ -276,6 +276,12 @@ class QuantumMemory:
         heralded qubit that waited for its herald; like all decoherence it is applied when the
         qubit is next touched.
         """
+        if (type(position) is int and 0 <= position < self.num_positions and since.__class__ is float
+                and since <= now and qubit.__class__ is Qubit and qubit.group is not None
+                and self._qubits[position] is None):
+            self._qubits[position] = qubit  # the common case (a heralded qubit), checked in one go
+            self._since[position] = since
+            return position
         _group_of(qubit)
         if position is None:
             free = self.free_positions
