@@ -74,16 +74,7 @@ class SimRuntime(Runtime):
             self._open(self.node, peer)
             channel = self._channels[peer]
         # receivers validate every message; bytes are an already-encoded message
-        payload = message if type(message) is bytes else encode(message, check=False)
-        # ClassicalChannel.send, inlined (every message takes this path): count, then deliver
-        size = len(payload)
-        channel.messages_sent += 1
-        channel.bytes_sent += size
-        stats = channel.src.stats
-        stats.messages_sent += 1
-        stats.bytes_sent += size
-        sim = self.sim
-        sim._push(sim.now + channel.delay, channel.dst._deliver, (self.node, payload))  # noqa: SLF001
+        channel.transmit(message if type(message) is bytes else encode(message, check=False))
 
     def rng(self, component: str) -> np.random.Generator:
         return self.sim.rng(self.node, component)

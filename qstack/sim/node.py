@@ -216,6 +216,11 @@ class ClassicalChannel:
         """
         if not isinstance(payload, bytes):
             raise TypeError(f"payload must be bytes (serialise messages first), got {type(payload).__name__}")
+        self.transmit(payload)
+
+    def transmit(self, payload: bytes) -> None:
+        """:meth:`send` for a caller that already holds ``bytes`` (no type check): count the
+        message, then deliver it ``delay`` seconds from now."""
         size = len(payload)
         self.messages_sent += 1
         self.bytes_sent += size
