@@ -487,8 +487,11 @@ class _Spec:
 @dataclass(frozen=True)
 class SimulationSpec(_Spec):
     """The ``[simulation]`` table: ``seed`` (integer >= 0, required), ``duration`` (simulated
-    time limit in s, > 0; optional when every request asks for a number of ``pairs``) and an
-    optional ``name``.
+    time limit in s, > 0; optional when every request asks for a number of ``pairs``), an
+    optional ``name`` and ``wire``: how classical messages travel between simulated nodes,
+    ``"objects"`` (default: validated message objects, counted at their serialised size) or
+    ``"bytes"`` (serialised and parsed like on a real network) -- the same run either way, see
+    :mod:`qstack.runtime.sim`.
 
     >>> SimulationSpec(seed=1, duration="200 ms").duration
     0.2
@@ -497,11 +500,13 @@ class SimulationSpec(_Spec):
     seed: int
     duration: float | None = None
     name: str | None = None
+    wire: str = "objects"
 
     _RULES: ClassVar[Mapping[str, _Rule]] = {
         "seed": _integer(0),
         "duration": _quantity("time", low_inclusive=False, example='"0.2 s"'),
         "name": _text(),
+        "wire": _choice("objects", "bytes"),
     }
 
 

@@ -188,7 +188,8 @@ class QuantumNetwork:
                 spec.name, max(positions[spec.name] + local, 1), noise=h.memory_model(),
                 gate_noise=h.gate_noise,
             )
-            rt = SimRuntime(self.sim, spec.name, self.memories[spec.name], self.recorder, self.open_channel)
+            rt = SimRuntime(self.sim, spec.name, self.memories[spec.name], self.recorder, self.open_channel,
+                            wire=sc.simulation.wire)
             self.runtimes[spec.name] = rt
             self.link_layers[spec.name] = LinkLayer(rt)
             self._classical.add_node(spec.name)
@@ -216,7 +217,7 @@ class QuantumNetwork:
         name = f"{spec.a}-{spec.b}"
         hardware, da, db = self.scenario.link_hardware(spec)
         scheme = LINK_SCHEMES.create(spec.scheme)
-        station_rt = SimRuntime(self.sim, f"station:{name}", None)
+        station_rt = SimRuntime(self.sim, f"station:{name}", None, wire=self.scenario.simulation.wire)
         for end_name, d in ((spec.a, da), (spec.b, db)):
             connect(station_rt.classical, self.runtimes[end_name].classical, d)
         station = HeraldingStation(name, station_rt, (spec.a, spec.b), (da, db),

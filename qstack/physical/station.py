@@ -134,6 +134,8 @@ class HeraldingStation:
                  rng: np.random.Generator, raw_w: float = 1.0) -> None:
         self.name = name
         self.rt = runtime
+        # a runtime that carries message objects gets the herald itself, others its bytes
+        self._objects = getattr(runtime, "wire", None) == "objects"
         self.ends = ends
         self.delays = delays
         self.rng = rng
@@ -233,8 +235,8 @@ class HeraldingStation:
         herald = link_pb2.Herald(bell_index=bell, attempts=attempts, emission_time=t_emit, request_id=request_id)
         herald.pair.link = self.name
         herald.pair.seq = seq
-        msg = encode(herald, check=False)  # serialised once for both ends; they validate it
-        self.rt.send(self.ends[0], msg)
+        msg = herald if self._objects else encode(herald, check=False)  # serialised once for both ends
+        self.rt.send(self.ends[0], msg)  # both ends get the same (read-only) message
         self.rt.send(self.ends[1], msg)
 
     def take(self, end: int, seq: int) -> tuple[Qubit, int] | None:

@@ -38,6 +38,7 @@ from qstack.proto.codec import (
     encode,
     kind,
     validate,
+    wire_size,
 )
 from qstack.proto.counter import MessageCounter
 from qstack.proto.qstack.v1.app_pb2 import AppMessage, TeleportRecord
@@ -101,6 +102,7 @@ __all__ = [
     "encode",
     "kind",
     "validate",
+    "wire_size",
 ]
 
 #: Environment variable that lets qstack run (with a warning) on protobuf's pure-Python backend.

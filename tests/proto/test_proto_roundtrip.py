@@ -20,6 +20,7 @@ from qstack.proto import (
     decode,
     encode,
     kind,
+    wire_size,
 )
 from qstack.proto.qstack.v1 import envelope_pb2, link_pb2, network_pb2
 
@@ -123,3 +124,14 @@ def test_long_bodies_use_multi_byte_lengths():
     assert decode(wire) == message
     envelope = Envelope(version=1, path_setup=message)
     assert wire == envelope.SerializeToString()
+
+
+@given(any_body)
+def test_wire_size_is_the_length_of_the_encoded_envelope(message):
+    """What the simulation's objects wire counts per message is exactly what encoding writes."""
+    assert wire_size(message) == len(encode(message))
+
+
+def test_wire_size_refuses_a_message_that_is_not_an_envelope_body():
+    with pytest.raises(TypeError, match="LinkPairId is not a qstack Envelope body"):
+        wire_size(LinkPairId(link="a-b", seq=1))
