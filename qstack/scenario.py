@@ -102,7 +102,7 @@ scenario may carry without a registered policy, e.g. for a loader used apart fro
 """
 
 NODE_ROLES: Final[tuple[str, ...]] = ("end", "repeater")
-PURIFICATION_PROTOCOLS: Final[tuple[str, ...]] = ("bbpssw", "dejmps", "pumping")
+PURIFICATION_PROTOCOLS: Final[tuple[str, ...]] = ("bbpssw", "dejmps", "pumping", "dejmps_pumping", "bbpssw_pumping")
 PURIFICATION_SCOPES: Final[tuple[str, ...]] = ("link", "end_to_end")
 REQUEST_TYPES: Final[tuple[str, ...]] = ("keep", "measure")
 MEASUREMENT_BASES: Final[tuple[str, ...]] = ("Z", "X", "Y")
@@ -650,6 +650,11 @@ class LinkSpec(_Spec):
     * ``rounds`` (double click only): ``"interleaved"`` (default: both Barrett–Kok rounds within
       one attempt cycle ``max(2·d, 1/attempt_rate)``) or ``"sequential"`` (round 2 only after
       round 1 heralded, each round ``1/attempt_rate + 2·d`` — SeQUeNCe's timing);
+    * ``attempt_clock``: ``"slotted"`` (default: the link's memories emit on the grid
+      ``k·cycle`` (``k·round`` with sequential rounds) from t = 0, as in the slotted
+      repeater-chain models) or ``"free"`` (an attempt as soon as the position is free and one
+      cycle has passed since its last emission). Either way no memory attempts faster than its
+      ``attempt_rate``;
     * ``classical_delay_per_km`` (s per km, > 0): overrides the fibre delay ``n/c`` for
       classical messages;
     * optional overrides of the end nodes' profiles: ``memory_positions`` (int >= 1, at each
@@ -671,6 +676,7 @@ class LinkSpec(_Spec):
     alpha: float | None = None
     phase_std: float = 0.0
     rounds: str = "interleaved"
+    attempt_clock: str = "slotted"
     classical_delay_per_km: float | None = None
     memory_positions: int | None = None
     detector_efficiency: float | None = None
@@ -687,6 +693,7 @@ class LinkSpec(_Spec):
         "alpha": _number(0.0, 1.0, low_inclusive=False, high_inclusive=False),
         "phase_std": _quantity("angle"),
         "rounds": _choice("interleaved", "sequential"),
+        "attempt_clock": _choice("slotted", "free"),
         "classical_delay_per_km": _quantity("time", low_inclusive=False, example='"5 us"', note=" (per km)"),
         "memory_positions": _integer(1),
         "detector_efficiency": _number(0.0, 1.0),
@@ -732,8 +739,10 @@ class LinkSpec(_Spec):
 
 @dataclass(frozen=True)
 class PurificationSpec(_Spec):
-    """The ``[policies.purification]`` table: ``protocol`` (``"bbpssw"``, ``"dejmps"`` or
-    ``"pumping"``, required), ``target_fidelity`` in (0.5, 1] (required), ``scope``
+    """The ``[policies.purification]`` table: ``protocol`` (required: recurrence ``"bbpssw"`` or
+    ``"dejmps"``; entanglement pumping ``"dejmps_pumping"`` (DEJMPS steps) or
+    ``"bbpssw_pumping"`` (each step twirls both pairs, then BBPSSW); ``"pumping"`` is an alias of
+    ``"dejmps_pumping"`` kept for existing scenarios), ``target_fidelity`` in (0.5, 1] (required), ``scope``
     (``"link"``, the default, or ``"end_to_end"``) and ``max_rounds`` (int >= 1, default 3).
 
     >>> PurificationSpec("dejmps", target_fidelity=0.95).scope

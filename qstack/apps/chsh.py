@@ -26,6 +26,13 @@ Observables are in the X–Z plane of the Bloch sphere, ``A(α) = cos α Z + sin
   and the protocol aborts — although the key rounds (Z on both sides) show the honest QBER
   ``(1 − w)/2`` (0 for perfect pairs) and Eve knows every key bit Bob has.
 
+**Settings versus the state's optimum** (:func:`settings_gap`): the game's settings are optimal
+for Φ⁺ and Werner pairs, not for every state. For a general two-qubit state the best CHSH value
+over all settings is ``S_max = 2√(m₁ + m₂)`` (Horodecki, Horodecki & Horodecki, PLA 200, 340
+(1995); :mod:`qstack.quantum.bell`), and :func:`settings_gap` reports the value at the given
+settings beside it — Φ⁻, for instance, gives ``S = 0`` at the game's settings but
+``S_max = 2√2``.
+
 Standard errors: each correlator ``E_xy`` is a mean of ``n_xy`` values ±1, variance
 ``(1 − E_xy²)/n_xy``, so ``SE(S) = √(Σ_xy (1 − E_xy²)/n_xy)``; the win rate and QBER are
 binomial proportions, ``SE = √(p(1 − p)/n)``.
@@ -57,12 +64,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import qutip
 
 from qstack.qkd.entropy import TSIRELSON_BOUND, chsh_value_werner, di_qkd_rate
 from qstack.quantum import gates
+from qstack.quantum.bell import CHSHSettings, chsh_value, max_chsh_value
 from qstack.stages import Stage
 from qstack.transport.sockets import AppQubit
 
@@ -73,6 +82,7 @@ __all__ = [
     "BOB_ANGLES",
     "CHSHEstimate",
     "CHSHGame",
+    "CHSHGap",
     "DIQKD",
     "DIQKDResult",
     "INTERCEPT_RESEND",
@@ -80,6 +90,7 @@ __all__ = [
     "estimate_chsh",
     "intercept_resend_chsh_value",
     "measure_xz",
+    "settings_gap",
     "werner_qber",
     "xz_basis",
 ]
@@ -143,6 +154,49 @@ def intercept_resend_chsh_value(fidelity: float) -> float:
     """
     w = (4.0 * fidelity - 1.0) / 3.0
     return math.sqrt(2.0) * w
+
+
+class CHSHGap(NamedTuple):
+    """A state's CHSH ``value`` at some settings and its ``optimum`` ``S_max`` over all settings.
+
+    >>> CHSHGap(2.0, 2.5).gap
+    0.5
+    """
+
+    value: float
+    optimum: float
+
+    @property
+    def gap(self) -> float:
+        """``optimum − value``: how much CHSH value the settings leave unused (≥ 0)."""
+        return self.optimum - self.value
+
+
+def settings_gap(state: qutip.Qobj | np.ndarray,
+                 settings: CHSHSettings | tuple[Sequence[float], Sequence[float]] | None = None) -> CHSHGap:
+    """CHSH value of ``state`` at ``settings`` and the state's best ``S_max = 2√(m₁ + m₂)``.
+
+    ``settings`` is a :class:`~qstack.quantum.bell.CHSHSettings`, a pair ``(alice_angles,
+    bob_angles)`` of X–Z-plane angles as in :func:`xz_basis` (two each), or ``None`` for this
+    game's ``ALICE_ANGLES`` and ``BOB_ANGLES[:2]``. ``S`` is ``E₀₀ + E₀₁ + E₁₀ − E₁₁`` as in
+    :func:`estimate_chsh`; ``S_max`` is Horodecki, Horodecki & Horodecki, PLA 200, 340 (1995)
+    (:func:`qstack.quantum.bell.max_chsh_value`; the settings reaching it:
+    :func:`qstack.quantum.bell.optimal_chsh_settings`). ``state`` is a 4×4 density matrix; an
+    invalid one raises ``ValueError``.
+
+    >>> from qstack.quantum.states import bell_state, werner
+    >>> g = settings_gap(werner(0.9))                      # the game's settings are optimal here
+    >>> abs(g.gap) < 1e-12
+    True
+    >>> [round(x, 6) for x in settings_gap(bell_state("phi-"))]   # ... but useless for Φ⁻
+    [0.0, 2.828427]
+    """
+    if settings is None:
+        settings = CHSHSettings.from_xz_angles(ALICE_ANGLES, BOB_ANGLES[:2])
+    elif not isinstance(settings, CHSHSettings):
+        alice, bob = settings
+        settings = CHSHSettings.from_xz_angles(alice, bob)
+    return CHSHGap(chsh_value(state, settings), max_chsh_value(state))
 
 
 @dataclass(frozen=True)

@@ -221,7 +221,7 @@ class QuantumNetwork:
         for end_name, d in ((spec.a, da), (spec.b, db)):
             connect(station_rt.classical, self.runtimes[end_name].classical, d)
         station = HeraldingStation(name, station_rt, (spec.a, spec.b), (da, db),
-                                   self.sim.rng(name, "heralding"), hardware.raw_w)
+                                   self.sim.rng(name, "heralding"), hardware.raw_w, clock=spec.attempt_clock)
         self.stations[name] = station
         k = spec.memory_positions or ha.memory_positions
         for side, (end, peer) in enumerate(((spec.a, spec.b), (spec.b, spec.a))):

@@ -14,7 +14,9 @@ min_fidelity = 0.93 }``) or by ``"module:Name"``. Python code may pass an object
   A policy may call ``view.discard(pair)`` for a pair it will never use.
 * **Purification** (:data:`PURIFICATION`): ``protocol`` (the circuit, ``"bbpssw"`` or
   ``"dejmps"``), ``scope`` (``"link"`` or ``"end_to_end"``), ``ready(pair)`` and
-  ``select(idle) -> [(keep, sacrifice), …]``.
+  ``select(idle) -> [(keep, sacrifice), …]``. Built-ins: recurrence ``"bbpssw"`` and
+  ``"dejmps"``; entanglement pumping ``"dejmps_pumping"`` (alias ``"pumping"``) and
+  ``"bbpssw_pumping"``.
 * **Cut-off** (:data:`CUTOFF`): ``age_limit(estimate) -> seconds``, where ``estimate(age)`` is
   the pair's expected fidelity at that age; a pair older than its limit is discarded.
 
@@ -37,7 +39,8 @@ from qstack.registry import Registry
 __all__ = [
     "ROUTING", "SWAPPING", "PURIFICATION", "CUTOFF",
     "ShortestPath", "SwapAsap", "NestedSwapping", "ThresholdSwapping",
-    "Purification", "Pumping", "NoCutoff", "FixedCutoff", "FidelityCutoff", "nested_targets",
+    "Purification", "Pumping", "DejmpsPumping", "BbpsswPumping",
+    "NoCutoff", "FixedCutoff", "FidelityCutoff", "nested_targets",
 ]
 
 
@@ -247,15 +250,23 @@ class Bbpssw(Purification):
     protocol = "bbpssw"
 
 
-@PURIFICATION.register("pumping")
 class Pumping(Purification):
-    """Entanglement pumping: one pair is purified again and again with fresh (level-0) pairs
-    (DEJMPS circuit)."""
+    """Entanglement pumping (Dür, Briegel, Cirac & Zoller, PRA 59, 169 (1999); Dür & Briegel,
+    Rep. Prog. Phys. 70, 1381 (2007)): one pair is purified again and again with fresh (level-0)
+    pairs, so a pair's ``level`` counts its pumping steps (the first joins two fresh pairs) and
+    ``max_rounds`` bounds them. The base of the registered variants, which share this selection
+    and differ in the circuit of each step (``protocol``): :class:`DejmpsPumping`
+    (``"dejmps_pumping"``, alias ``"pumping"``) and :class:`BbpsswPumping` (``"bbpssw_pumping"``).
+    With fresh pairs of fidelity F0 < 1 the kept pair's fidelity tends to a fixed point below one
+    (:func:`qstack.quantum.theory.pumping_fixed_point`), so a ``target_fidelity`` above it is
+    never reached and ``max_rounds`` ends the pumping. Used directly it pumps with DEJMPS steps."""
 
-    name = "pumping"
+    name = "dejmps_pumping"
     protocol = "dejmps"
 
     def select(self, idle: Sequence[Any]) -> list[tuple[Any, Any]]:
+        """(kept, fresh): the highest-level pair (the oldest among equals) with a fresh pair; two
+        fresh pairs when none has been pumped yet."""
         fresh = [p for p in idle if p.level == 0]
         base = max(idle, key=lambda p: (p.level, -p.seq))
         if base.level == 0:
@@ -264,6 +275,38 @@ class Pumping(Purification):
             base = fresh[0]
         sacrifice = next((p for p in fresh if p is not base), None)
         return [] if sacrifice is None else [(base, sacrifice)]
+
+
+@PURIFICATION.register("pumping")  # the original name, kept for existing scenarios: the same policy
+@PURIFICATION.register("dejmps_pumping")
+class DejmpsPumping(Pumping):
+    """Entanglement pumping with DEJMPS steps (Deutsch et al., PRL 77, 2818 (1996)): no twirl, so
+    the kept pair stays Bell-diagonal but not Werner (``theory.dejmps_pumping``). Also registered
+    as ``"pumping"``, the name existing scenarios use: it builds this same policy (named
+    ``"dejmps_pumping"``), so both names give identical runs.
+
+    >>> PURIFICATION.create({"name": "pumping", "target_fidelity": 0.99}).describe()
+    'dejmps_pumping/link/0.99/3'
+    """
+
+    name = "dejmps_pumping"
+    protocol = "dejmps"
+
+
+@PURIFICATION.register("bbpssw_pumping")
+class BbpsswPumping(Pumping):
+    """Entanglement pumping with BBPSSW steps (Bennett et al., PRL 76, 722 (1996)): each step
+    twirls both pairs to Werner form, then purifies, so only fidelities matter
+    (``theory.bbpssw_pumping``); its fixed point (``theory.bbpssw_pumping_fixed_point``) is lower
+    than DEJMPS pumping's for Werner fresh pairs.
+
+    >>> p = PURIFICATION.create({"name": "bbpssw_pumping", "target_fidelity": 0.99, "max_rounds": 5})
+    >>> p.protocol, p.max_rounds
+    ('bbpssw', 5)
+    """
+
+    name = "bbpssw_pumping"
+    protocol = "bbpssw"
 
 
 # ---------------------------------------------------------------------------------------------- cut-off

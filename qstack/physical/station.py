@@ -27,6 +27,7 @@ in the paper's MHP, so both ends attribute the pair to the same request.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,9 +131,20 @@ class HeraldingStation:
     delays to each end.
     """
 
+    #: the attempt clocks a station can run (see :meth:`_start`)
+    CLOCKS = ("slotted", "free")
+
     def __init__(self, name: str, runtime: Any, ends: tuple[str, str], delays: tuple[float, float],
-                 rng: np.random.Generator, raw_w: float = 1.0) -> None:
+                 rng: np.random.Generator, raw_w: float = 1.0, clock: str = "slotted") -> None:
+        if clock not in self.CLOCKS:
+            raise ValueError(f"HeraldingStation(): clock must be one of {', '.join(map(repr, self.CLOCKS))}, "
+                             f"got {clock!r}")
         self.name = name
+        self.clock = clock
+        self._slotted = clock == "slotted"
+        # position pair -> earliest time its memories may emit again (their last emission + one
+        # attempt: a cycle, or with sequential rounds the two rounds of the heralded attempt)
+        self._free_at: dict[int, float] = {}
         self.rt = runtime
         # a runtime that carries message objects gets the herald itself, others its bytes
         self._objects = getattr(runtime, "wire", None) == "objects"
@@ -197,15 +209,33 @@ class HeraldingStation:
         rng = self.rng
         n = int(rng.geometric(p)) if p < 1.0 else 1
         self.attempts += n
-        now = self.rt.now
+        # The memories' own clock: no emission before the last one plus one attempt (a position
+        # freed early waits, so no memory ever attempts faster than its attempt rate); slotted,
+        # emissions fall on the link's grid t = k·slot (slot = cycle, or round period), as in the
+        # slotted repeater-chain models; free, the first attempt is as early as that allows.
+        start = self.rt.now
+        free_at = self._free_at.get(index)
+        if free_at is not None and free_at > start:
+            start = free_at
         if period:
             m = int(rng.binomial(n - 1, q)) if n > 1 else 0  # failed attempts that took two rounds
-            t_emit = now + (n - 1 + m) * period  # round 1 of the successful attempt
+            t_emit = self._slot_time(start, period, n - 1 + m)  # round 1 of the successful attempt
             t_station = t_emit + period + self._delay
+            self._free_at[index] = t_emit + 2 * period
         else:
-            t_emit = now + (n - 1) * cycle
+            t_emit = self._slot_time(start, cycle, n - 1)
             t_station = t_emit + self._delay
+            self._free_at[index] = t_emit + cycle
         self.rt.call_at(t_station, self._herald, index, request_id, states, t_emit, n)
+
+    def _slot_time(self, start: float, slot: float, later: int) -> float:
+        """The emission ``later`` slots after the first at or after ``start``: on the grid
+        ``k·slot`` when slotted (``k`` the first slot not before ``start``, to 1e-9 of a slot
+        against rounding), else ``start + later·slot``."""
+        if not self._slotted or slot <= 0.0:
+            return start + later * slot
+        k = math.ceil(start / slot - 1e-9)
+        return (k + later) * slot
 
     def heralded_states(self, model: Any) -> tuple[float, tuple[int, np.ndarray], tuple[int, np.ndarray]]:
         """(P(first outcome | herald), and per outcome its Bell index and normalised state after

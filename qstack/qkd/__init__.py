@@ -2,8 +2,9 @@
 
 Everything is deterministic given a ``numpy.random.Generator``; keys are uint8 bit arrays.
 
-* :mod:`~qstack.qkd.entropy` — h(p), BB84/BBM92 asymptotic rates (Shor–Preskill), CHSH of
-  Werner pairs, DI-QKD rate (Acín et al.; Pironio et al.), PLOB and TGW bounds;
+* :mod:`~qstack.qkd.entropy` — h(p), BB84/BBM92 asymptotic rates (Shor–Preskill), with
+  unequal X/Z error rates and biased bases (Lo, Chau & Ardehali), the X/Z QBERs of a two-qubit
+  state, CHSH of Werner pairs, DI-QKD rate (Acín et al.; Pironio et al.), PLOB and TGW bounds;
 * :mod:`~qstack.qkd.sifting` — BB84 sifting, QBER sampling with Serfling confidence bounds;
 * :mod:`~qstack.qkd.cascade` — Cascade error correction (Brassard & Salvail) with a counted
   parity oracle;
@@ -39,14 +40,20 @@ from .authentication import (
 from .bits import as_bits, hamming_distance, random_bits
 from .cascade import CascadeResult, ParityOracle, cascade, cascade_block_size
 from .entropy import (
+    XZQBER,
+    bb84_asymmetric_rate,
     bb84_asymptotic_rate,
     bb84_qber_threshold,
+    bbm92_asymmetric_rate,
     bbm92_asymptotic_rate,
+    bell_diagonal_qbers,
     binary_entropy,
     chsh_value_werner,
     di_qkd_rate,
+    efficient_bb84_rate,
     h,
     plob_bound,
+    state_qbers,
     tgw_bound,
 )
 from .finite_key import (
@@ -84,10 +91,14 @@ __all__ = [
     "QBEREstimate",
     "QKDAbort",
     "SiftedKey",
+    "XZQBER",
     "as_bits",
+    "bb84_asymmetric_rate",
     "bb84_asymptotic_rate",
     "bb84_qber_threshold",
+    "bbm92_asymmetric_rate",
     "bbm92_asymptotic_rate",
+    "bell_diagonal_qbers",
     "binary_entropy",
     "cascade",
     "cascade_block_size",
@@ -96,6 +107,7 @@ __all__ = [
     "decoy_state_rate",
     "di_qkd_rate",
     "distil_key",
+    "efficient_bb84_rate",
     "estimate_qber",
     "eve_information_intercept_resend",
     "finite_key_length",
@@ -113,6 +125,7 @@ __all__ = [
     "random_toeplitz_seed",
     "serfling_deviation",
     "sift_bb84",
+    "state_qbers",
     "tgw_bound",
     "toeplitz_hash",
     "toeplitz_matrix",

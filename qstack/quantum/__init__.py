@@ -8,7 +8,15 @@
 0.903333
 """
 
-from . import gates, noise, theory
+from . import bell, gates, noise, theory
+from .bell import (
+    CHSHSettings,
+    chsh_correlator,
+    chsh_value,
+    correlation_matrix,
+    max_chsh_value,
+    optimal_chsh_settings,
+)
 from .core import (
     Group,
     Qubit,
@@ -43,6 +51,7 @@ from .states import (
 
 __all__ = [
     "BELL_NAMES",
+    "CHSHSettings",
     "CORRECTIONS",
     "Channel",
     "GateNoise",
@@ -52,19 +61,25 @@ __all__ = [
     "QubitDeadError",
     "apply_channel",
     "assign_state",
+    "bell",
     "bell_coefficients",
     "bell_diagonal",
     "bell_state",
     "bell_state_measurement",
+    "chsh_correlator",
+    "chsh_value",
+    "correlation_matrix",
     "create_qubits",
     "discard",
     "entanglement_swap",
     "fidelity",
     "fidelity_from_werner_parameter",
     "gates",
+    "max_chsh_value",
     "measure",
     "noise",
     "operate",
+    "optimal_chsh_settings",
     "product_state",
     "purify",
     "reduced_dm",

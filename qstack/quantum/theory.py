@@ -19,6 +19,12 @@ __all__ = [
     "dejmps_two",
     "bell_diagonal_swap",
     "twirled",
+    "dejmps_pumping",
+    "bbpssw_pumping",
+    "pumping_rounds",
+    "pumping_fixed_point",
+    "bbpssw_pumping_fixed_point",
+    "dejmps_pumping_fixed_point",
     "stored_bell_pair_fidelity",
     "depolarizing_memory_werner_parameter",
 ]
@@ -136,6 +142,163 @@ def twirled(c: Sequence[float]) -> np.ndarray:
     """
     f = float(c[0])
     return np.array([f, (1 - f) / 3, (1 - f) / 3, (1 - f) / 3])
+
+
+# Entanglement pumping (Dür, Briegel, Cirac & Zoller, PRA 59, 169 (1999); Dür & Briegel, Rep. Prog.
+# Phys. 70, 1381 (2007)): one pair is purified again and again with fresh pairs ``c0``. Unlike
+# recurrence (two equal pairs), the fidelity does not tend to one: it has a fixed point below one
+# for fresh pairs of fidelity F0 < 1. The fixed-point equations below are derived from the
+# one-step maps of this module (``dejmps_two``), and checked against iteration in the tests.
+
+_PUMPING_PROTOCOLS = ("dejmps", "bbpssw")
+
+
+def dejmps_pumping(c: Sequence[float], c0: Sequence[float]) -> tuple[np.ndarray, float]:
+    """One DEJMPS pumping step: the kept pair ``c`` is purified with a fresh pair ``c0`` (Bell
+    coefficients in qstack's order Φ⁺, Φ⁻, Ψ⁺, Ψ⁻; no twirl, so the kept pair stays
+    Bell-diagonal but not Werner). Returns the kept pair's new coefficients and the success
+    probability: :func:`dejmps_two` ``(c, c0)`` (the map is symmetric in its two pairs).
+
+    >>> c0 = [0.9, 0.1 / 3, 0.1 / 3, 0.1 / 3]
+    >>> c, p = dejmps_pumping(dejmps_pumping(c0, c0)[0], c0)
+    >>> round(float(c[0]), 6), round(p, 6)
+    (0.956522, 0.871743)
+    """
+    return dejmps_two(c, c0)
+
+
+def bbpssw_pumping(f: float, f0: float) -> tuple[float, float]:
+    """One BBPSSW pumping step on Werner fidelities (Bennett et al., PRL 76, 722 (1996), for two
+    different pairs; pumping as reviewed by Dür & Briegel, Rep. Prog. Phys. 70, 1381 (2007)):
+    both pairs are twirled to Werner form, then one BBPSSW round with the kept pair of fidelity
+    ``f`` and a fresh one of ``f0``.
+    With ``e = (1−F)/3``, ``e0 = (1−F0)/3``: ``p = F·F0 + F·e0 + e·F0 + 5e·e0`` and
+    ``F' = (F·F0 + e·e0)/p``; returns ``(F', p)``. It is :func:`dejmps_two` on ``twirled``
+    inputs, and :func:`bbpssw` when ``f == f0``.
+
+    >>> [round(x, 6) for x in bbpssw_pumping(0.8, 0.8)] == [round(x, 6) for x in bbpssw(0.8)]
+    True
+    >>> [round(x, 6) for x in bbpssw_pumping(bbpssw(0.9)[0], 0.9)]
+    [0.936875, 0.890807]
+    """
+    e, e0 = (1.0 - f) / 3.0, (1.0 - f0) / 3.0
+    p = f * f0 + f * e0 + e * f0 + 5.0 * e * e0
+    return (f * f0 + e * e0) / p, p
+
+
+def _pumping_step(c: np.ndarray, c0: np.ndarray, protocol: str) -> np.ndarray:
+    if protocol == "bbpssw":
+        return dejmps_two(twirled(c), twirled(c0))[0]
+    return dejmps_two(c, c0)[0]
+
+
+def _check_protocol(protocol: str) -> None:
+    if protocol not in _PUMPING_PROTOCOLS:
+        raise ValueError(f"protocol must be one of {', '.join(_PUMPING_PROTOCOLS)}, got {protocol!r}")
+
+
+def pumping_rounds(c0: Sequence[float], rounds: int, protocol: str = "dejmps") -> np.ndarray:
+    """Bell coefficients (Φ⁺, Φ⁻, Ψ⁺, Ψ⁻) of the kept pair after ``rounds`` successful pumping
+    steps with fresh pairs ``c0``: ``c₀ = c0``, ``cₖ = P(cₖ₋₁, c0)`` — the first step joins two
+    fresh pairs. ``P`` is :func:`dejmps_pumping` for ``protocol="dejmps"``; for ``"bbpssw"`` both
+    pairs are twirled first (their Φ⁺ fidelity follows :func:`bbpssw_pumping`; the coefficients
+    returned are those before the next twirl, as the network layer keeps them).
+
+    >>> c0 = [0.9, 0.1 / 3, 0.1 / 3, 0.1 / 3]
+    >>> round(float(pumping_rounds(c0, 2, "dejmps")[0]), 6), round(float(pumping_rounds(c0, 2, "bbpssw")[0]), 6)
+    (0.956522, 0.936875)
+    """
+    _check_protocol(protocol)
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
+        raise ValueError(f"rounds must be an int >= 0, got {rounds!r}")
+    fresh = np.asarray(c0, dtype=float)
+    c = fresh.copy()
+    for _ in range(rounds):
+        c = _pumping_step(c, fresh, protocol)
+    return c
+
+
+def pumping_fixed_point(
+    c0: Sequence[float], protocol: str = "dejmps", *, tol: float = 1e-14, max_steps: int = 100_000
+) -> np.ndarray:
+    """The fixed point of repeated pumping with fresh pairs ``c0``, found by iterating
+    :func:`pumping_rounds`' map until no coefficient changes by more than ``tol`` (a
+    ``RuntimeError`` after ``max_steps``). For Werner ``c0`` of fidelity F0 < 1 its fidelity is
+    below one (Dür, Briegel, Cirac & Zoller, PRA 59, 169 (1999); Dür & Briegel, Rep. Prog. Phys.
+    70, 1381 (2007)) and equals the closed forms :func:`bbpssw_pumping_fixed_point` and
+    :func:`dejmps_pumping_fixed_point`.
+
+    >>> c0 = [0.9, 0.1 / 3, 0.1 / 3, 0.1 / 3]
+    >>> round(float(pumping_fixed_point(c0, "bbpssw")[0]), 9), round(bbpssw_pumping_fixed_point(0.9), 9)
+    (0.943460157, 0.943460157)
+    >>> round(float(pumping_fixed_point(c0, "dejmps")[0]), 9)
+    0.960173122
+    """
+    _check_protocol(protocol)
+    fresh = np.asarray(c0, dtype=float)
+    c = fresh.copy()
+    for _ in range(max_steps):
+        nxt = _pumping_step(c, fresh, protocol)
+        if float(np.max(np.abs(nxt - c))) <= tol:
+            return nxt
+        c = nxt
+    raise RuntimeError(f"pumping did not converge to {tol} in {max_steps} steps")
+
+
+def _check_fresh_fidelity(f0: float) -> None:
+    if not 0.5 < f0 <= 1.0:
+        raise ValueError(f"fresh-pair fidelity f0 must be in (0.5, 1], got {f0}")
+
+
+def bbpssw_pumping_fixed_point(f0: float) -> float:
+    """Closed-form fixed point of BBPSSW pumping with fresh Werner pairs of fidelity ``F0`` in
+    (1/2, 1] (the limit of Dür & Briegel, Rep. Prog. Phys. 70, 1381 (2007); Dür, Briegel, Cirac
+    & Zoller, PRA 59, 169 (1999)). Setting ``F' = F`` in :func:`bbpssw_pumping` and clearing the
+    denominator gives the quadratic ``q(F) = 2(4F0−1)F² − 6(2F0−1)F − (1−F0) = 0``, whose
+    positive root is ``F* = [3(2F0−1) + √(9(2F0−1)² + 2(4F0−1)(1−F0))] / (2(4F0−1))`` (the other
+    root is negative: the product of the roots is below zero). Since ``q(0) = −(1−F0) < 0`` and
+    ``q(1) = 3(1−F0) > 0``, ``F* < 1`` for every ``F0 < 1``; since
+    ``q(F0) = 8(F0−1)(F0−½)(F0−¼) < 0``, ``F* > F0``: pumping helps, but only up to ``F*``.
+
+    >>> round(bbpssw_pumping_fixed_point(0.9), 9), round(bbpssw_pumping_fixed_point(0.8), 9)
+    (0.943460157, 0.870404162)
+    >>> bbpssw_pumping_fixed_point(1.0)
+    1.0
+    """
+    _check_fresh_fidelity(f0)
+    alpha, beta, gamma = 2.0 * (4.0 * f0 - 1.0), 6.0 * (2.0 * f0 - 1.0), 1.0 - f0
+    disc = math.sqrt(beta * beta + 4.0 * alpha * gamma)
+    return (beta + disc) / (2.0 * alpha)
+
+
+def dejmps_pumping_fixed_point(f0: float) -> np.ndarray:
+    """Fixed point (Bell coefficients Φ⁺, Φ⁻, Ψ⁺, Ψ⁻) of DEJMPS pumping with fresh Werner pairs
+    of fidelity ``F0`` in (1/2, 1], in closed form up to the root of a cubic; derived here from
+    :func:`dejmps_two` (pumping after Dür, Briegel, Cirac & Zoller, PRA 59, 169 (1999); Dür &
+    Briegel, Rep. Prog. Phys. 70, 1381 (2007)). With the paper's ``A = Φ⁺, B = Ψ⁻, C = Ψ⁺,
+    D = Φ⁻`` and ``e = (1−F0)/3``, a fixed point has ``B = C = rA`` and ``D = sA`` where
+    ``r > 0`` solves ``e²r³ + e(2F0 − e)r² + F0(F0 − 2e)r − e² = 0`` (exactly one positive root
+    by Descartes' rule, as ``F0 > 2e``), ``s = r(F0 − e + er)/e``, and ``A = 1/(1 + 2r + s)``;
+    the success probability there is ``N = F0 + er``. As the cubic is ``−e² < 0`` at ``r = 0``,
+    ``r > 0`` and so ``A < 1`` for every ``F0 < 1``.
+
+    >>> [round(float(x), 9) for x in dejmps_pumping_fixed_point(0.9)]
+    [0.960173122, 0.036982252, 0.001422313, 0.001422313]
+    >>> round(float(dejmps_pumping_fixed_point(0.8)[0]), 9)
+    0.902339757
+    """
+    _check_fresh_fidelity(f0)
+    e = (1.0 - f0) / 3.0
+    if e == 0.0:
+        return np.array([1.0, 0.0, 0.0, 0.0])
+    cubic = np.array([e * e, e * (2.0 * f0 - e), f0 * (f0 - 2.0 * e), -e * e])
+    r = max(float(x.real) for x in np.roots(cubic) if abs(x.imag) <= 1e-9 * max(1.0, abs(x.real)))
+    slope = np.polyder(cubic)
+    for _ in range(3):  # polish the root (np.roots is accurate to a few ulps of the largest root)
+        r -= float(np.polyval(cubic, r)) / float(np.polyval(slope, r))
+    s = r * (f0 - e + e * r) / e
+    a = 1.0 / (1.0 + 2.0 * r + s)
+    return np.array([a, s * a, r * a, r * a])
 
 
 def teleportation_average_fidelity(f: float) -> float:

@@ -117,10 +117,14 @@ def test_sequential_barrett_kok_rounds_give_the_renewal_rate():
     """With sequential rounds (round 2 only after round 1 heralded; each round
     ``T = 1/attempt_rate + 2d``), a failed attempt lasts ``T`` or ``2T`` — the latter with
     probability ``q = (P₁ − p)/(1 − p)`` given failure, ``P₁`` the round-1 herald probability.
-    A position pair's cycle is ``S + T + 2d + 2D`` (successful attempt's second round, herald,
-    TRACK and Confirm), ``S`` the failed attempts' total, so a link with K position pairs
+    A position pair's cycle is ``S + 2T``: ``S`` the failed attempts' total, then the successful
+    attempt's two rounds; its memories are free again ``T + 2d + 2D`` after its first round
+    (second round, herald, TRACK and Confirm), but may not start the next round 1 before
+    ``2T`` (their attempt clock; here ``2d + 2D < T``). So a link with K position pairs
     delivers ``K/E[cycle]`` pairs per second (renewal theorem); the count's variance is
-    ``K·t·Var/E³``. Monte Carlo over 3 s: within 4 standard errors."""
+    ``K·t·Var/E³``. Monte Carlo over 3 s: within 4 standard errors, and restarting as soon as
+    the memories are free (``S + T + 2d + 2D``, faster than the attempt rate allows) is more
+    than 4 standard errors away."""
     k, t_sim = 10, 3.0
     d = linear_chain(2, seed=7, duration=t_sim, raw_fidelity=F_RAW, t2="inf",
                      link={"classical_delay_per_km": "5 us", "rounds": "sequential"})
@@ -133,9 +137,11 @@ def test_sequential_barrett_kok_rounds_give_the_renewal_rate():
     q = (p1 - p) / (1 - p)
     fails_mean, fails_var = (1 - p) / p, (1 - p) / p**2
     x_mean, x_var = t_round * (1 + q), t_round**2 * q * (1 - q)
-    mean = fails_mean * x_mean + t_round + 2 * d_arm + 2 * d_link
+    mean = fails_mean * x_mean + 2 * t_round
     var = fails_mean * x_var + fails_var * x_mean**2
     expected = k * t_sim / mean
     se = math.sqrt(k * t_sim * var / mean**3)
     assert abs(r["delivered_pairs"] - expected) < 4 * se
+    too_fast = k * t_sim / (fails_mean * x_mean + t_round + 2 * d_arm + 2 * d_link)
+    assert abs(too_fast - expected) > 4 * se
     assert np.isclose(model.mean_attempt_time, t_round * (1 + p1))

@@ -111,11 +111,12 @@ def _each_outcome(run, max_seeds=300):
     raise AssertionError(f"outcomes seen: {sorted(seen)}")
 
 
-@pytest.mark.parametrize("noise", [None, GateNoise(0.07, 0.2, 0.1)], ids=["ideal", "noisy"])
+@pytest.mark.parametrize("noise", [None, GateNoise(0.07, 0.2, 0.0)], ids=["ideal", "gate-noise"])
 @pytest.mark.parametrize("reverse", [False, True], ids=["ab", "ba"])
 def test_entanglement_swap_fast_path_equals_qutip_for_every_outcome(noise, reverse):
     """entanglement_swap on two 2-qubit groups (stored as (a, b) or reversed as (b, a)) leaves
-    (a, d) in out_k / P(k) of the qutip reference for whichever outcome k it reports."""
+    (a, d) in out_k / P(k) of the qutip reference for whichever outcome k it reports (no readout
+    error: the reported outcome is the true one; readout errors: the next test)."""
     rab, rcd = _random_pairs(65, 1)[0]
     gn = noise or GateNoise()
     rho = qutip.tensor(qobj_dm(rab), qobj_dm(rcd))
@@ -133,6 +134,37 @@ def test_entanglement_swap_fast_path_equals_qutip_for_every_outcome(noise, rever
     for k, got in _each_outcome(run).items():
         ref = reference_swap_circuit(rho, k, gn.single_qubit_depolarizing, gn.two_qubit_depolarizing, gn.readout_error)
         assert np.max(np.abs(got - ref / np.trace(ref))) < TOL, k
+
+
+@pytest.mark.parametrize("noise", [None, GateNoise(0.0, 0.0, 0.2), GateNoise(0.07, 0.2, 0.3)],
+                         ids=["ideal", "readout", "gates-and-readout"])
+@pytest.mark.parametrize("correct", [True, False], ids=["corrected", "frame-tracked"])
+def test_fast_and_circuit_swap_paths_agree_outcome_by_outcome_on_one_random_stream(noise, correct):
+    """One sampling rule on every swap path: the fast path (both pairs 2-qubit groups, precomputed
+    maps) and the circuit path (CNOT, H, measure(), Pauli correction) draw the true outcome, then
+    each reported bit's readout flip, from the same random numbers. So on the same seed they report
+    the same Bell outcome and leave (a, d) in the same state to 1e-12 — swap by swap, for 200 seeds,
+    with readout errors that make reported and true outcomes differ."""
+    from qstack.quantum import bell_state_measurement, operate
+    from qstack.quantum.operations import CORRECTIONS
+
+    rab, rcd = _random_pairs(70, 1)[0]
+    differs = 0
+    for seed in range(200):
+        a, b = create_qubits(2, rab)
+        c, d = create_qubits(2, rcd)
+        k_fast = entanglement_swap(a, b, c, d, np.random.default_rng(seed), noise, correct)
+        fast = state_of([a, d]).full()
+        a, b = create_qubits(2, rab)
+        c, d = create_qubits(2, rcd)
+        k_circ = bell_state_measurement(b, c, np.random.default_rng(seed), noise)
+        if correct and k_circ:
+            operate([d], CORRECTIONS[k_circ])
+        circ = state_of([a, d]).full()
+        assert k_fast == k_circ, seed
+        assert np.max(np.abs(fast - circ)) < TOL, seed
+        differs += k_fast != 0
+    assert differs > 50  # every outcome occurs, not just Φ⁺
 
 
 @pytest.mark.parametrize("noise", [None, GateNoise(0.07, 0.2, 0.0)], ids=["ideal", "gate-noise"])

@@ -325,6 +325,12 @@ CHOICES = [
         "policies.purification.scope",
         ['"link", "end_to_end"', 'got "e2e"'],
     ),
+    (
+        _set("policies", "purification", value={"protocol": "bbpssw_pump", "target_fidelity": 0.9}),
+        "policies.purification.protocol",
+        ['one of "bbpssw", "dejmps", "pumping", "dejmps_pumping", "bbpssw_pumping"', 'got "bbpssw_pump"',
+         'did you mean "bbpssw_pumping"?'],
+    ),
     (_set("requests", 0, "type", value="kept"), "requests[0].type", ['"keep", "measure"', 'did you mean "keep"?']),
     (_set("requests", 0, "type", value=1), "requests[0].type", ["got 1"]),
 ]
