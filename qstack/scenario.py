@@ -70,6 +70,7 @@ from qstack.physical.heralding import SCHEMES
 from qstack.physical.station import LinkHardware
 from qstack.physical.units import check_range, parse_quantity
 from qstack.quantum.noise import GateNoise
+from qstack.quantum.operations import BellMeasurement
 
 __all__ = [
     "MEASUREMENT_BASES",
@@ -533,7 +534,12 @@ class HardwareSpec(_Spec):
       ``coherence_time()`` and Pauli twirl;
     * ``gate_model``: a gate noise model plug-in (:data:`qstack.quantum.noise.GATE_NOISE`, e.g.
       ``{ name = "mypkg.noise:DephasingGates", p = 0.01 }``) instead of the three depolarising
-      and readout numbers above.
+      and readout numbers above;
+    * ``bsm_success_probability`` in (0, 1] (default 1) and ``bsm_outcomes``: ``"all"``
+      (default) or ``"psi"`` (a linear-optics BSM: only Ψ± herald, so a swap of Werner pairs
+      succeeds with probability ½): the node's Bell-state measurement
+      (:class:`qstack.quantum.BellMeasurement`). A failed swap destroys both pairs, and the
+      repeater tells both segments' far ends, which free their memories.
 
     >>> hw = HardwareSpec("default", memory_positions=10, attempt_rate="2 kHz", t2="1.3 s")
     >>> hw.attempt_rate, hw.t1, hw.t2
@@ -555,6 +561,8 @@ class HardwareSpec(_Spec):
     raw_fidelity: float = 1.0
     memory_noise: Any = None
     gate_model: Any = None
+    bsm_success_probability: float = 1.0
+    bsm_outcomes: str = "all"
 
     _RULES: ClassVar[Mapping[str, _Rule]] = {
         "name": _name("a profile name"),
@@ -572,6 +580,8 @@ class HardwareSpec(_Spec):
         "raw_fidelity": _number(0.25, 1.0),
         "memory_noise": _plugin("memory_noise", "memory noise model", ("t1t2", "depolarizing")),
         "gate_model": _plugin("gate_noise", "gate noise model", ("depolarizing",)),
+        "bsm_success_probability": _number(0.0, 1.0, low_inclusive=False),
+        "bsm_outcomes": _choice("all", "psi"),
     }
 
     @staticmethod
@@ -601,6 +611,15 @@ class HardwareSpec(_Spec):
         from qstack.physical.memory import memory_noise_from
 
         return memory_noise_from(self.t1, self.t2, self.depolarizing_time, self.memory_noise)
+
+    @property
+    def bell_measurement(self) -> BellMeasurement:
+        """The node's Bell-state measurement (:class:`~qstack.quantum.BellMeasurement`).
+
+        >>> HardwareSpec("hw", 1, 1e3, bsm_outcomes="psi", bsm_success_probability=0.8).bell_measurement
+        BellMeasurement(success_probability=0.8, outcomes=(2, 3))
+        """
+        return BellMeasurement(self.bsm_success_probability, (2, 3) if self.bsm_outcomes == "psi" else (0, 1, 2, 3))
 
     @property
     def gate_noise(self) -> GateNoise:

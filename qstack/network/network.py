@@ -186,7 +186,7 @@ class QuantumNetwork:
             self.local_positions[spec.name] = list(range(positions[spec.name], positions[spec.name] + local))
             self.memories[spec.name] = QuantumMemory(
                 spec.name, max(positions[spec.name] + local, 1), noise=h.memory_model(),
-                gate_noise=h.gate_noise,
+                gate_noise=h.gate_noise, bell_measurement=h.bell_measurement,
             )
             rt = SimRuntime(self.sim, spec.name, self.memories[spec.name], self.recorder, self.open_channel,
                             wire=sc.simulation.wire)

@@ -35,7 +35,7 @@ from qstack.network.topology import Topology
 from qstack.proto.qstack.v1 import link_pb2, network_pb2
 from qstack.quantum import theory
 from qstack.quantum.core import discard, operate
-from qstack.quantum.operations import CORRECTIONS, partner, purification_half, swap_inner, twirl
+from qstack.quantum.operations import CORRECTIONS, heralded_swap, partner, purification_half, swap_inner, twirl
 from qstack.recorder import observable
 from qstack.runtime import Layer, ProtocolViolation, Runtime
 
@@ -47,8 +47,9 @@ _BASES = ("Z", "X", "Y")
 
 @observable
 class SwapEvent(NamedTuple):
-    """Observation: ``node`` swapped link pairs ``up`` and ``down`` of ``flow_id`` (outcome 0–3).
-    Immutable (a named tuple, built at tuple speed: one per swap)."""
+    """Observation: ``node`` swapped link pairs ``up`` and ``down`` of ``flow_id`` (outcome 0–3,
+    or −1 when the node's Bell measurement failed and both pairs were lost). Immutable (a named
+    tuple, built at tuple speed: one per swap)."""
 
     time: float
     node: str
@@ -203,6 +204,9 @@ class NetworkLayer(Layer):
         self.purification = PURIFICATION.create(pur) if pur is not None else None
         self.flows: dict[int, Flow] = {}
         self.rng = runtime.rng("network")
+        bsm = getattr(runtime.memory, "bell_measurement", None)
+        #: the node's Bell measurement when it can fail (None: every swap succeeds)
+        self._bsm = None if bsm is None or bsm.deterministic else bsm
         self._flow_counter = 0
         self._limits: dict[Any, float] = {}
 
@@ -519,17 +523,26 @@ class NetworkLayer(Layer):
             else:
                 self._swap(flow, up, down)
 
-    def _swap(self, flow: Flow, up: Pair, down: Pair) -> int:
+    def _swap(self, flow: Flow, up: Pair, down: Pair) -> int | None:
+        """Swap ``up`` and ``down``; the Bell outcome, or None when the Bell measurement failed
+        (both pairs are then lost and their segments' far ends told, as for a cut-off)."""
         now = self.rt.now
         mem = self.rt.memory
         q_up = mem.pop(up.position, now)
         q_down = mem.pop(down.position, now)
-        k = swap_inner(q_up, q_down, self.rng, mem.gate_noise)
+        if self._bsm is None:
+            k = swap_inner(q_up, q_down, self.rng, mem.gate_noise)
+        else:
+            k = heralded_swap(q_up, q_down, self.rng, mem.gate_noise, self._bsm)
         self.link.release(up.link, up.position)
         self.link.release(down.link, down.position)
         ku, kd = (up.link, up.seq), (down.link, down.seq)
         if SwapEvent in self.rt.observed:
-            self.rt.record(SwapEvent(now, self.node, flow.flow_id, ku, kd, k))
+            self.rt.record(SwapEvent(now, self.node, flow.flow_id, ku, kd, -1 if k is None else k))
+        if k is None:
+            self._segment_lost(flow, up, "swap failed")
+            self._segment_lost(flow, down, "swap failed")
+            return None
         if not flow.records:
             flow.swapped[ku] = (kd, k, down.frame, "down")
             flow.swapped[kd] = (ku, k, up.frame, "up")
@@ -654,7 +667,10 @@ class NetworkLayer(Layer):
         up_far, down_far = up.far_key, down.far_key
         frame = up.frame ^ down.frame
         created = min(up.created, down.created)
-        frame ^= self._swap(flow, up, down)
+        k = self._swap(flow, up, down)
+        if k is None:  # failed: the far ends were told to drop their halves
+            return
+        frame ^= k
         for far, mine, theirs in ((up.far, up_far, down_far), (down.far, down_far, up_far)):
             self.rt.send(flow.route[far], network_pb2.SwapRecord(
                 flow_id=flow.flow_id, left=link_pb2.LinkPairId(link=mine[0], seq=mine[1]),
@@ -861,11 +877,18 @@ class NetworkLayer(Layer):
     def _expire_pair(self, flow: Flow, pair: Pair, reason: str) -> None:
         """A repeater's pair reached the cut-off: discard it and tell the other end of its segment
         — the link neighbour (TRACK signalling) or the far node (swap records)."""
+        self._segment_lost(flow, pair, reason, drop=True)
+
+    def _segment_lost(self, flow: Flow, pair: Pair, reason: str, drop: bool = False) -> None:
+        """``pair`` is gone here (cut-off, or consumed by a failed swap; ``drop``: discard its qubit
+        and free its position first): release a TRACK held for it at the head, and tell the far
+        end of its segment (link neighbour, or with swap records the far node) to drop its half."""
         key = (pair.link, pair.seq)
         held = flow.tracks.pop(key, None)
         if held is not None:
             self._expire_head(flow, held.head_pair, "segment expired")
-        self._drop(pair)
+        if drop:
+            self._drop(pair)
         self.rt.record(NetExpire(self.rt.now, self.node, flow.flow_id, key, reason))
         far_key = pair.far_key if flow.records else key
         peer = flow.route[pair.far] if flow.records else pair.peer

@@ -31,6 +31,7 @@ import numpy as np
 from qstack.quantum import kernels
 from qstack.quantum.core import Qubit, _group_of
 from qstack.quantum.noise import GateNoise
+from qstack.quantum.operations import BellMeasurement
 from qstack.registry import Registry
 
 __all__ = ["QuantumMemory", "MemoryFullError", "MemoryNoise", "T1T2Noise", "DepolarizingNoise", "MEMORY_NOISE",
@@ -213,7 +214,8 @@ class QuantumMemory:
 
     ``t1``/``t2`` in seconds (``inf`` = no decay; ``t2 ≤ 2·t1``), or ``depolarizing_time``
     instead, or any :class:`MemoryNoise` model as ``noise``; ``gate_noise`` is the processor's
-    gate and readout noise.
+    gate and readout noise and ``bell_measurement`` what its Bell-state measurement can herald
+    (:class:`qstack.quantum.BellMeasurement`; default: every outcome, never lost).
     """
 
     name: str
@@ -223,6 +225,7 @@ class QuantumMemory:
     depolarizing_time: float | None = None
     gate_noise: GateNoise = field(default_factory=GateNoise)
     noise: MemoryNoise | None = None
+    bell_measurement: BellMeasurement = field(default_factory=BellMeasurement)
     _qubits: list[Qubit | None] = field(init=False, repr=False)
     _since: list[float] = field(init=False, repr=False)
     _ideal: bool = field(init=False, repr=False)

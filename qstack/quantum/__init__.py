@@ -34,7 +34,16 @@ from .core import (
 )
 from .kernels import single_threaded_blas
 from .noise import Channel, GateNoise
-from .operations import CORRECTIONS, entanglement_swap, purify, teleport, twirl
+from .operations import (
+    CORRECTIONS,
+    LINEAR_OPTICS_BSM,
+    BellMeasurement,
+    entanglement_swap,
+    heralded_swap,
+    purify,
+    teleport,
+    twirl,
+)
 from .states import (
     BELL_NAMES,
     InvalidStateError,
@@ -57,6 +66,8 @@ __all__ = [
     "GateNoise",
     "Group",
     "InvalidStateError",
+    "BellMeasurement",
+    "LINEAR_OPTICS_BSM",
     "Qubit",
     "QubitDeadError",
     "apply_channel",
@@ -75,6 +86,7 @@ __all__ = [
     "fidelity",
     "fidelity_from_werner_parameter",
     "gates",
+    "heralded_swap",
     "max_chsh_value",
     "measure",
     "noise",

@@ -23,6 +23,8 @@ ensemble a reader of the outcome alone sees), for theory.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -47,9 +49,12 @@ from .gates import rx
 from .noise import GateNoise, twirl_werner
 
 __all__ = [
+    "BellMeasurement",
     "CORRECTIONS",
+    "LINEAR_OPTICS_BSM",
     "PURIFICATION_PROTOCOLS",
     "entanglement_swap",
+    "heralded_swap",
     "partner",
     "purification_half",
     "purify",
@@ -265,6 +270,94 @@ def swap_inner(
     k = bell_state_measurement(b, c, rng, noise)
     if correct and k and d is not None:
         operate([d], CORRECTIONS[k])
+    return k
+
+
+_BELL_NAMES = ("Φ⁺", "Φ⁻", "Ψ⁺", "Ψ⁻")
+
+
+@dataclass(frozen=True, slots=True)
+class BellMeasurement:
+    """What a node's Bell-state measurement can herald: ``success_probability`` in (0, 1] (a
+    state-independent loss, e.g. photons lost before the detectors: Shchukin, Rozpędek & Wehner,
+    PRA 100, 032322 (2019) call it the swap success probability *a*) and ``outcomes``, the Bell
+    indices (0 Φ⁺, 1 Φ⁻, 2 Ψ⁺, 3 Ψ⁻) it can tell apart; any other reported outcome is a failure.
+
+    A linear-optics BSM with single photons distinguishes only Ψ± (Lütkenhaus, Calsamiglia &
+    Suominen, PRA 59, 3295 (1999)): :data:`LINEAR_OPTICS_BSM`, which succeeds with probability
+    exactly ½ on pairs whose inner qubits are maximally mixed (e.g. Werner pairs).
+
+    >>> BellMeasurement(0.9).success_probability, LINEAR_OPTICS_BSM.outcomes
+    (0.9, (2, 3))
+    >>> BellMeasurement(1.5)
+    Traceback (most recent call last):
+      ...
+    ValueError: BellMeasurement.success_probability must be in (0, 1], got 1.5
+    """
+
+    success_probability: float = 1.0
+    outcomes: tuple[int, ...] = (0, 1, 2, 3)
+
+    def __post_init__(self) -> None:
+        a = self.success_probability
+        if not (isinstance(a, int | float) and math.isfinite(a) and 0.0 < a <= 1.0):
+            raise ValueError(f"BellMeasurement.success_probability must be in (0, 1], got {a!r}")
+        outs = tuple(self.outcomes)
+        if not outs or len(set(outs)) != len(outs) or any(k not in (0, 1, 2, 3) for k in outs):
+            raise ValueError(f"BellMeasurement.outcomes must be distinct Bell indices in 0..3 (Φ⁺, Φ⁻, Ψ⁺, Ψ⁻), "
+                             f"got {self.outcomes!r}")
+        object.__setattr__(self, "outcomes", tuple(sorted(outs)))
+
+    @property
+    def deterministic(self) -> bool:
+        """True when every swap succeeds (all four outcomes, no loss)."""
+        return self.success_probability == 1.0 and len(self.outcomes) == 4
+
+    def describe(self) -> str:
+        """A one-line summary.
+
+        >>> BellMeasurement(0.5, (2, 3)).describe(), BellMeasurement().describe()
+        ('Ψ⁺/Ψ⁻ only, success 0.5', 'all Bell states')
+        """
+        if len(self.outcomes) == 4:
+            which = "all Bell states"
+        else:
+            which = "/".join(_BELL_NAMES[k] for k in self.outcomes) + " only"
+        return which if self.success_probability == 1.0 else f"{which}, success {self.success_probability:g}"
+
+
+#: a linear-optics Bell measurement: Ψ⁺ and Ψ⁻ only, no extra loss
+LINEAR_OPTICS_BSM = BellMeasurement(1.0, (2, 3))
+_PERFECT_BSM = BellMeasurement()
+
+
+def heralded_swap(
+    b: Qubit, c: Qubit, rng: np.random.Generator, noise: GateNoise | None = None,
+    bsm: BellMeasurement | None = None, correct: bool = False,
+) -> int | None:
+    """:func:`swap_inner` with a Bell measurement that can fail: the reported Bell outcome, or
+    None when ``bsm`` cannot distinguish it or the loss (probability ``1 − a``) strikes. ``b``
+    and ``c`` are consumed either way; on failure the far qubits are left in whatever the
+    measurement made of them (a protocol discards them). The loss is drawn after the measurement
+    and only when ``a < 1``, so with a perfect ``bsm`` the random stream is that of
+    :func:`swap_inner`.
+
+    >>> from qstack.quantum import create_qubits, werner
+    >>> rng = np.random.default_rng(3)
+    >>> results = []
+    >>> for _ in range(1000):
+    ...     a, b = create_qubits(2, werner(0.9)); c, d = create_qubits(2, werner(0.9))
+    ...     results.append(heralded_swap(b, c, rng, bsm=LINEAR_OPTICS_BSM))
+    >>> sorted({r for r in results if r is not None}), abs(sum(r is None for r in results) / 1000 - 0.5) < 0.07
+    ([2, 3], True)
+    """
+    k = swap_inner(b, c, rng, noise, correct)
+    if bsm is None or bsm is _PERFECT_BSM:
+        return k
+    if k not in bsm.outcomes:
+        return None
+    if bsm.success_probability < 1.0 and rng.random() >= bsm.success_probability:
+        return None
     return k
 
 
