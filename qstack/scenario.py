@@ -356,7 +356,7 @@ def _plugin(kind: str, what: str, builtins: Sequence[str] = (), lazy_names: bool
 
 def _cutoff() -> _Rule:
     time_rule = _quantity("time", low_inclusive=False, example='"1.3 s"')
-    plugin = _plugin("cutoff", "cut-off policy", ("fixed", "fidelity", "none"))
+    plugin = _plugin("cutoff", "cut-off policy", ("fixed", "fidelity", "none", "slots"))
 
     def convert(value: object) -> object:
         if isinstance(value, Mapping):

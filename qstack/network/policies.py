@@ -17,7 +17,8 @@ min_fidelity = 0.93 }``) or by ``"module:Name"``. Python code may pass an object
   ``select(idle) -> [(keep, sacrifice), …]``. Built-ins: recurrence ``"bbpssw"`` and
   ``"dejmps"``; entanglement pumping ``"dejmps_pumping"`` (alias ``"pumping"``) and
   ``"bbpssw_pumping"``.
-* **Cut-off** (:data:`CUTOFF`): ``age_limit(estimate) -> seconds``, where ``estimate(age)`` is
+* **Cut-off** (:data:`CUTOFF`): ``age_limit(estimate) -> seconds`` (and optionally
+  ``link_age_limit(estimate, slot)`` for link pairs, ``slot`` the link's attempt slot in s), where ``estimate(age)`` is
   the pair's expected fidelity at that age; a pair older than its limit is discarded.
 
 >>> {"asap", "nested", "threshold"} <= set(SWAPPING.names())   # the built-ins (users add more)
@@ -334,6 +335,42 @@ class FixedCutoff:
 
     def age_limit(self, estimate: Callable[[float], float]) -> float:
         return self.time
+
+
+@CUTOFF.register("slots")
+class SlotCutoff:
+    """A memory cut-off counted in attempt slots (Brand, Coopmans & Elkouss, IEEE JSAC 38, 619
+    (2020); Kamin et al. 2023): a link pair stored at a repeater waits while the other links make
+    at most ``slots`` more attempts, and is discarded if it has not been swapped by then, so its
+    link starts again in the next slot. ``slots = 0``: swap only pairs heralded in the same slot.
+
+    The limit is ``(slots + ½)`` of the link's attempt slot (its cycle, or its round with
+    sequential Barrett–Kok rounds) after the pair's emission; with the slotted attempt clock and
+    heralds plus classical messages shorter than half a slot this is exactly the slotted model
+    (``qstack.network.analysis.two_segment_waiting_time`` gives its waiting times). A cut-off in
+    slots has no meaning for an end-to-end pair: delivered pairs are not limited.
+
+    >>> c = CUTOFF.create({"name": "slots", "slots": 3})
+    >>> c.link_age_limit(lambda age: 1.0, 1e-3), c.describe()
+    (0.0035, 'slots(3)')
+    """
+
+    name = "slots"
+
+    def __init__(self, slots: int) -> None:
+        if isinstance(slots, bool) or not isinstance(slots, int) or slots < 0:
+            raise ValueError(f"slots must be an integer >= 0 (attempt slots a stored pair waits), got {slots!r}")
+        self.slots = slots
+
+    def age_limit(self, estimate: Callable[[float], float]) -> float:
+        return math.inf
+
+    def link_age_limit(self, estimate: Callable[[float], float], slot: float) -> float:
+        """The limit for a link pair whose link attempts once per ``slot`` seconds."""
+        return (self.slots + 0.5) * slot
+
+    def describe(self) -> str:
+        return f"slots({self.slots})"
 
 
 @CUTOFF.register("fidelity")

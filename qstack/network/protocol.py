@@ -314,7 +314,14 @@ class NetworkLayer(Layer):
         key = (pair.link, pair.request_id, pair.bell_index)
         limit = self._limits.get(key)
         if limit is None:
-            limit = self._limits[key] = self.cutoff.age_limit(lambda age: self.link_estimate(pair, age))
+            per_link = getattr(self.cutoff, "link_age_limit", None)
+            if per_link is not None:  # a cut-off that counts the link's attempt slots
+                hw = self.topology.links[pair.link].hardware
+                slot = getattr(hw, "round_period", 0.0) or hw.cycle_time
+                limit = per_link(lambda age: self.link_estimate(pair, age), slot)
+            else:
+                limit = self.cutoff.age_limit(lambda age: self.link_estimate(pair, age))
+            self._limits[key] = limit
         return limit
 
     # ------------------------------------------------------------------ path set-up
@@ -349,7 +356,8 @@ class NetworkLayer(Layer):
         fixed = getattr(self.cutoff, "time", None)
         pur = self.purification
         return (getattr(self.swapping, "name", type(self.swapping).__name__),
-                getattr(self.cutoff, "name", type(self.cutoff).__name__),
+                self.cutoff.describe() if hasattr(self.cutoff, "describe")
+                else getattr(self.cutoff, "name", type(self.cutoff).__name__),
                 pur.describe() if pur is not None and hasattr(pur, "describe") else "",
                 fixed if isinstance(fixed, float) and math.isfinite(fixed) else 0.0)
 
