@@ -815,7 +815,10 @@ class RequestSpec(_Spec):
     * ``source``, ``destination``: distinct nodes with role ``"end"``, joined by some path;
     * ``pairs`` (int >= 1): how many; absent means as many as possible until
       ``simulation.duration``;
-    * ``min_fidelity`` in [0, 1] (default 0); ``deadline`` (s, > 0): time allowed after
+    * ``min_fidelity`` in [0, 1] (default 0): every delivered pair's estimated fidelity is at
+      least this (pairs below it are discarded and counted per flow in ``discarded``; an
+      unreachable one fails the flow with UNSUPPORTED), unless the flow purifies, where it sets
+      the links' budget only; ``deadline`` (s, > 0): time allowed after
       ``start`` (s, >= 0, default 0); ``priority`` (int, default 0);
     * ``type``: ``"keep"`` (default) or ``"measure"``; ``basis`` (``"Z"``, ``"X"`` or ``"Y"``,
       default ``"Z"``) only for ``"measure"``.

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -27,7 +27,7 @@ from qstack.link.protocol import LinkLayer, bell_coefficients
 from qstack.link.service import LinkErr
 from qstack.network.policies import ROUTING, register_routing_function
 from qstack.network.protocol import NetworkLayer
-from qstack.network.service import NetDeliver, NetFail, NetRequest
+from qstack.network.service import NetDeliver, NetExpire, NetFail, NetRequest
 from qstack.network.topology import LinkInfo, Topology
 from qstack.physical.memory import QuantumMemory
 from qstack.physical.station import LINK_SCHEMES, HeraldingStation
@@ -79,6 +79,8 @@ class FlowResult:
     done_at: float | None = None
     failed: str | None = None
     basis: str | None = None  # measured flows
+    #: pairs discarded on the way, by reason ("below floor", "cut-off", "swap failed", …)
+    discarded: dict[str, int] = field(default_factory=dict)
 
 
 def fidelity_to_bell(rho: np.ndarray, frame: int) -> float:
@@ -167,6 +169,7 @@ class QuantumNetwork:
         self._build(upper)
         self.recorder.subscribe(NetDeliver, self._observe_delivery)
         self.recorder.subscribe(NetFail, self._observe_failure)
+        self.recorder.subscribe(NetExpire, self._observe_expiry)
         self.recorder.subscribe(LinkErr, self._observe_link_error)
 
     # ------------------------------------------------------------------ building
@@ -350,6 +353,11 @@ class QuantumNetwork:
             return last.fidelity if last is not None and last.tail_pair == d.pair_id else math.nan
 
         return PairRecords(fidelity_of).attach(self.recorder)
+
+    def _observe_expiry(self, e: NetExpire) -> None:
+        r = self.flows.get(e.flow_id)
+        if r is not None:
+            r.discarded[e.reason] = r.discarded.get(e.reason, 0) + 1
 
     def _observe_failure(self, f: NetFail) -> None:
         r = self.flows.get(f.flow_id)

@@ -31,7 +31,7 @@ from qstack.link.protocol import LinkLayer
 from qstack.link.service import UNTIL_STOPPED, LinkCreate, LinkErr, LinkExpire, LinkOK
 from qstack.network.policies import CUTOFF, PURIFICATION, ROUTING, SWAPPING
 from qstack.network.service import FlowInfo, NetDeliver, NetExpire, NetFail, NetRequest
-from qstack.network.topology import Topology
+from qstack.network.topology import Topology, apply_memory
 from qstack.proto.qstack.v1 import link_pb2, network_pb2
 from qstack.quantum import theory
 from qstack.quantum.core import discard, operate
@@ -80,7 +80,7 @@ class Pair:
 
     __slots__ = ("link", "seq", "peer", "position", "qubit", "bell_index", "created", "request_id",
                  "far", "far_key", "frame", "coeffs", "level", "busy", "coordinator", "bit", "e2e_frame",
-                 "expiry", "limit")
+                 "expiry", "limit", "emitted", "decay")
 
     def __init__(self, ok: LinkOK) -> None:
         link, seq, self.peer, self.position, self.qubit, bell, _, self.created, self.request_id, _ = ok
@@ -98,6 +98,8 @@ class Pair:
         self.e2e_frame = 0
         self.expiry = math.inf
         self.limit = math.inf
+        self.emitted = self.created  # this node's qubit's emission (created becomes the segment's oldest)
+        self.decay: tuple[float, float, float] | None = None  # storage inside the segment (swap records)
 
     @property
     def key(self) -> PairKey:
@@ -247,13 +249,31 @@ class NetworkLayer(Layer):
         w = (4.0 * req.min_fidelity - 1.0) / 3.0 if req.min_fidelity > 0.25 else 0.0
         link_min = (3.0 * w ** (1.0 / links) + 1.0) / 4.0 if w > 0 else 0.0
         deadline = self.rt.now + req.deadline
-        flow = self._new_flow(fid, route, 0, req.min_fidelity, link_min, req.pairs, deadline, req.priority, req.floor,
+        # Without purification a request's min_fidelity is a floor every delivered pair must meet
+        # (judged by the worst-case estimate: every memory held its qubit since the oldest emission).
+        floor = req.floor if self.purification is not None else max(req.floor, req.min_fidelity)
+        flow = self._new_flow(fid, route, 0, req.min_fidelity, link_min, req.pairs, deadline, req.priority, floor,
                               req.basis if req.type == "measure" else None, req.purpose)
         self.flows[fid] = flow
+        if floor > 0.0 and self._links_reach(route, link_min):  # (else the link layer refuses: UNSUPPORTED)
+            best = self.topology.worst_case_fidelity(route, 0.0, link_min)
+            if best < floor - 1e-9:  # schemes meet a budget to rounding
+                reason = (f"UNSUPPORTED: fidelity floor {floor:.6g} is out of reach on route {'-'.join(route)} "
+                          f"(fresh pairs reach at most {best:.6g})")
+                self.rt.call_later(0.0, self._fail, flow, reason)
+                return fid
         if deadline < math.inf:
             self.rt.call_at(deadline, self._deadline, fid)
         self.rt.send(flow.down_node, self._setup_message(flow))  # type: ignore[arg-type]
         return fid
+
+    def _links_reach(self, route: list[str], link_min: float) -> bool:
+        """Whether every link of ``route`` has a model for ``link_min`` (its scheme's answer)."""
+        for a, b in zip(route, route[1:], strict=False):
+            info = self.topology.link_between(a, b)
+            if info.scheme is not None and info.scheme.model(info.hardware, link_min) is None:
+                return False
+        return True
 
     def stop(self, flow_id: int, reason: str = "stopped") -> None:
         """Tear flow ``flow_id`` down here and along its route."""
@@ -552,8 +572,11 @@ class NetworkLayer(Layer):
             self._segment_lost(flow, down, "swap failed")
             return None
         if not flow.records:
-            flow.swapped[ku] = (kd, k, down.frame, "down")
-            flow.swapped[kd] = (ku, k, up.frame, "up")
+            created = min(up.created, down.created)  # the TRACK carries the oldest emission on
+            # with a fidelity floor, the TRACK also carries the storage of the swapped qubits
+            decay = self._storage_decay(now - up.emitted, now - down.emitted) if flow.floor > 0.0 else None
+            flow.swapped[ku] = (kd, k, down.frame, created, decay)
+            flow.swapped[kd] = (ku, k, up.frame, created, decay)
             held = flow.tracks.pop(ku, None)
             if held is not None:
                 self._forward_track(flow, held)
@@ -561,13 +584,40 @@ class NetworkLayer(Layer):
 
     def _forward_track(self, flow: Flow, track: Any) -> None:
         ku = (track.via_pair.link, track.via_pair.seq)
-        kd, k, dbell, _side = flow.swapped.pop(ku)
+        kd, k, dbell, created, decay = flow.swapped.pop(ku)
         flow.swapped.pop(kd, None)
-        self.rt.send(flow.down_node, network_pb2.Track(  # type: ignore[arg-type]
+        out = network_pb2.Track(
             flow_id=flow.flow_id, head_pair=track.head_pair,
             via_pair=link_pb2.LinkPairId(link=kd[0], seq=kd[1]), frame=track.frame ^ k ^ dbell,
-            swaps=track.swaps + 1, created=track.created,
-        ))
+            swaps=track.swaps + 1, created=created if created < track.created else track.created,
+        )
+        if decay is not None:
+            before = track.decay or (1.0, 1.0, 1.0)
+            out.decay.extend([before[0] * decay[0], before[1] * decay[1], before[2] * decay[2]])
+        self.rt.send(flow.down_node, out)  # type: ignore[arg-type]
+
+    def _storage_decay(self, *ages: float) -> tuple[float, float, float]:
+        """The PTM diagonal of this node's Pauli-twirled memory channel over qubits stored for
+        ``ages`` seconds (products of each qubit's; Pauli channels on the halves of a Bell-diagonal
+        chain commute with the swaps, so a pair's storage is one product)."""
+        noise = self.topology.memories[self.node]
+        x = y = z = 1.0
+        for age in ages:
+            lx, ly, lz = noise.ptm_diagonal(max(age, 0.0))
+            x, y, z = x * lx, y * ly, z * lz
+        return x, y, z
+
+    def _delivery_estimate(self, flow: Flow, pair: Pair, track: Any, now: float) -> float:
+        """The tail's estimate of a pair's fidelity for the floor: the links' states by the swap
+        rule, the repeaters' storage the TRACK carried, the tail's own qubit since its emission
+        and the head's since the oldest emission on the pair (an upper bound on its age). With
+        swap records the repeaters' storage comes with the last SwapRecord instead."""
+        lx, ly, lz = (pair.decay if flow.records else track.decay) or (1.0, 1.0, 1.0)
+        tx, ty, tz = self._storage_decay(now - pair.emitted)
+        head = self.topology.memories[flow.route[0]].ptm_diagonal(max(now - min(track.created, pair.created), 0.0))
+        lx, ly, lz = lx * tx * head[0], ly * ty * head[1], lz * tz * head[2]
+        weights = ((1 + lx + ly + lz) / 4, (1 + lx - ly - lz) / 4, (1 - lx + ly - lz) / 4, (1 - lx - ly + lz) / 4)
+        return apply_memory(self.topology.route_coefficients(flow.route, flow.link_min_fidelity), weights)[0]
 
     def _on_track(self, src: str, track: Any) -> None:
         flow = self.flows.get(track.flow_id)
@@ -595,7 +645,7 @@ class NetworkLayer(Layer):
         now = self.rt.now
         age = now - min(track.created, pair.created)
         enough = flow.num_pairs and flow.delivered >= flow.num_pairs
-        too_weak = flow.floor > 0.0 and self.topology.estimated_fidelity(flow.route, age) < flow.floor
+        too_weak = flow.floor > 0.0 and self._delivery_estimate(flow, pair, track, now) < flow.floor - 1e-9
         if age > flow.e2e_limit or enough or too_weak:
             self._drop(pair)
             reason = "cut-off at delivery" if age > flow.e2e_limit else "request complete" if enough else "below floor"
@@ -675,15 +725,24 @@ class NetworkLayer(Layer):
         up_far, down_far = up.far_key, down.far_key
         frame = up.frame ^ down.frame
         created = min(up.created, down.created)
+        decay = None
+        if flow.floor > 0.0:  # the joined segment's storage: both halves' and this node's two qubits
+            decay = self._storage_decay(self.rt.now - up.emitted, self.rt.now - down.emitted)
+            for d in (up.decay, down.decay):
+                if d is not None:
+                    decay = (decay[0] * d[0], decay[1] * d[1], decay[2] * d[2])
         k = self._swap(flow, up, down)
         if k is None:  # failed: the far ends were told to drop their halves
             return
         frame ^= k
         for far, mine, theirs in ((up.far, up_far, down_far), (down.far, down_far, up_far)):
-            self.rt.send(flow.route[far], network_pb2.SwapRecord(
+            rec = network_pb2.SwapRecord(
                 flow_id=flow.flow_id, left=link_pb2.LinkPairId(link=mine[0], seq=mine[1]),
                 right=link_pb2.LinkPairId(link=theirs[0], seq=theirs[1]), outcome=frame, created=created,
-            ))
+            )
+            if decay is not None:
+                rec.decay.extend(decay)
+            self.rt.send(flow.route[far], rec)
         flow.swapped[up_far] = (down_far, hi)
         flow.swapped[down_far] = (up_far, lo)
 
@@ -705,6 +764,7 @@ class NetworkLayer(Layer):
         if pair is None:
             return  # expired meanwhile; the Expire travels to the far end
         pair.far, pair.far_key, pair.frame = far, (rec.right.link, rec.right.seq), rec.outcome
+        pair.decay = tuple(rec.decay) if rec.decay else None  # type: ignore[assignment]
         pair.created = min(pair.created, rec.created) if rec.created > 0 else pair.created
         if pair.limit < math.inf:
             pair.expiry = pair.created + pair.limit

@@ -133,6 +133,7 @@ def summarise(net: QuantumNetwork, wall: float, build: float = 0.0) -> dict[str,
             "first_pair_latency": (r.deliveries[0].time - r.start) if r.deliveries else None,
             "completion_time": (r.done_at - r.start) if r.done_at is not None else None,
             "failed": r.failed,
+            "discarded": dict(sorted(r.discarded.items())),
             "measured": len(measured),
             "qber": errors / len(measured) if measured else None,
         })

@@ -31,8 +31,10 @@ _UINT32 = 2**32 - 1
 @dataclass(frozen=True, slots=True)
 class NetRequest:
     """An end-to-end request: ``pairs`` (0: until stopped) between ``source`` and
-    ``destination``, ``min_fidelity`` (sets the links' fidelity budget), ``floor`` (kept pairs
-    estimated below it at delivery are dropped and made again), ``deadline`` (s from now),
+    ``destination``, ``min_fidelity`` (sets the links' fidelity budget and, unless the flow
+    purifies, is a floor: a pair estimated below it at delivery — links, the repeaters' and the
+    ends' storage — is dropped and made again; a floor fresh pairs cannot reach fails the flow at
+    once), ``floor`` (an explicit floor, also for purifying flows), ``deadline`` (s from now),
     ``priority``, ``type`` ``"keep"`` or ``"measure"`` (with ``basis``), an optional
     ``flow_id`` and an opaque ``purpose`` handed to the upper layer at both ends."""
 

@@ -73,22 +73,45 @@ class Topology:
             self.links[info.name] = info
             self._between[(info.a, info.b)] = self._between[(info.b, info.a)] = info
             self.graph.add_edge(info.a, info.b, cost=info.cost, link=info.name)
-        self._route_cache: dict[tuple[str, ...], list[float]] = {}
+        self._route_cache: dict[tuple[tuple[str, ...], float], list[float]] = {}
+        self._link_cache: dict[tuple[str, float], tuple[float, ...]] = {}
 
     def link_between(self, a: str, b: str) -> LinkInfo:
         """The link joining neighbours ``a`` and ``b``."""
         return self._between[(a, b)]
 
-    def route_coefficients(self, route: Sequence[str]) -> list[float]:
+    def link_coefficients(self, info: LinkInfo, link_min: float = 0.0) -> tuple[float, ...]:
+        """Expected Bell coefficients (announced frame) of a pair of link ``info`` made for a
+        request of minimum fidelity ``link_min``: its scheme's model for that fidelity (the one
+        the link layer uses), or the link's base model when ``link_min`` is 0 or unreachable."""
+        if link_min <= 0.0:
+            return info.coefficients
+        key = (info.name, link_min)
+        hit = self._link_cache.get(key)
+        if hit is None:
+            model = info.scheme.model(info.hardware, link_min) if info.scheme is not None else None
+            if model is None:
+                hit = info.coefficients
+            else:
+                from qstack.link.protocol import bell_coefficients
+
+                bell = model.outcomes()[0][0]
+                lc = bell_coefficients(model, info.hardware.raw_w, bell)
+                hit = tuple(lc[i ^ bell] for i in range(4))
+            self._link_cache[key] = hit
+        return hit
+
+    def route_coefficients(self, route: Sequence[str], link_min: float = 0.0) -> list[float]:
         """Expected Bell coefficients of a fresh end-to-end pair along ``route`` (in its
-        announced frame), ignoring storage."""
-        key = tuple(route)
+        announced frame) whose links were made for minimum fidelity ``link_min``, ignoring
+        storage."""
+        key = (tuple(route), link_min)
         hit = self._route_cache.get(key)
         if hit is not None:
             return hit
         c: list[float] | None = None
         for a, b in zip(route, route[1:], strict=False):
-            lc = list(self.link_between(a, b).coefficients)
+            lc = list(self.link_coefficients(self.link_between(a, b), link_min))
             c = lc if c is None else list(theory.bell_diagonal_swap(c, lc))
         assert c is not None, "a route has at least two nodes"
         self._route_cache[key] = c
@@ -98,6 +121,19 @@ class Topology:
         """``coeffs`` after both halves were stored ``age`` seconds at ``node_a`` and ``node_b``."""
         c = apply_memory(coeffs, self.memories[node_a].pauli_weights(age))
         return apply_memory(c, self.memories[node_b].pauli_weights(age))
+
+    def worst_case_fidelity(self, route: Sequence[str], age: float, link_min: float = 0.0) -> float:
+        """A lower bound on a pair's fidelity when its oldest link pair was emitted ``age`` seconds
+        ago: every memory on the route (repeaters included) is taken to have held its qubit for
+        ``age``, each link's state decays by its two ends' Pauli-twirled memory noise, then the
+        swap rule combines them. Storage only lowers a fidelity, so the pair's expected fidelity
+        is at least this; the network layer holds a request's ``min_fidelity`` to it."""
+        c: list[float] | None = None
+        for a, b in zip(route, route[1:], strict=False):
+            lc = self.stored(self.link_coefficients(self.link_between(a, b), link_min), a, b, age)
+            c = lc if c is None else list(theory.bell_diagonal_swap(c, lc))
+        assert c is not None, "a route has at least two nodes"
+        return float(c[0])
 
     def estimated_fidelity(self, route: Sequence[str], age: float) -> float:
         """What the end nodes can estimate of a pair's fidelity from what they know: the links'

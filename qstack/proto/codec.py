@@ -280,12 +280,20 @@ def _validate_path_teardown(m: PathTeardown) -> None:
 
 def _validate_track(m: Track) -> None:
     if (m.HasField("head_pair") and m.head_pair.link and m.HasField("via_pair") and m.via_pair.link
-            and m.frame <= 3 and 0.0 <= m.created < _INF):
+            and m.frame <= 3 and 0.0 <= m.created < _INF and not m.decay):
         return
     _pair(m, "head_pair")
     _pair(m, "via_pair")
     _bell_index(m, "frame")
     _time(m, "created")
+    _decay(m, "Track")
+
+
+def _decay(m: Any, kind: str) -> None:
+    decay = m.decay
+    if decay and (len(decay) != 3 or not all(-1.0 <= x <= 1.0 for x in decay)):
+        raise MalformedMessage(Rejection.INVALID_FIELD, f"{kind}.decay must be empty or 3 numbers in [-1, 1] "
+                                                        f"(a PTM diagonal), got {list(decay)}")
 
 
 def _validate_end_to_end_confirm(m: EndToEndConfirm) -> None:
@@ -302,6 +310,7 @@ def _validate_swap_record(m: SwapRecord) -> None:
     _distinct_pairs(m, "left", "right")
     _bell_index(m, "outcome")
     _time(m, "created")
+    _decay(m, "SwapRecord")
 
 
 def _validate_purify_outcome(m: PurifyOutcome) -> None:

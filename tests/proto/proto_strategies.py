@@ -76,12 +76,16 @@ path_setup_ack = st.one_of(
     st.builds(PathSetupAck, flow_id=uint64, accepted=st.just(False), reason=name),
 )
 path_teardown = st.builds(PathTeardown, flow_id=uint64, reason=text)
-track = st.builds(Track, flow_id=uint64, head_pair=pair, via_pair=pair, frame=bell, swaps=uint32, created=seconds)
+#: storage decay carried by TRACK and SwapRecord: none, or a PTM diagonal in [-1, 1]³
+decay = st.one_of(st.just([]), st.lists(st.floats(-1.0, 1.0), min_size=3, max_size=3))
+track = st.builds(Track, flow_id=uint64, head_pair=pair, via_pair=pair, frame=bell, swaps=uint32, created=seconds,
+                  decay=decay)
 end_to_end_confirm = st.builds(
     EndToEndConfirm, flow_id=uint64, head_pair=pair, tail_pair=pair, frame=bell, seq=uint64
 )
 swap_record = two_pairs.flatmap(
-    lambda ps: st.builds(SwapRecord, flow_id=uint64, left=st.just(ps[0]), right=st.just(ps[1]), outcome=bell)
+    lambda ps: st.builds(SwapRecord, flow_id=uint64, left=st.just(ps[0]), right=st.just(ps[1]), outcome=bell,
+                         decay=decay)
 )
 purify_outcome = two_pairs.flatmap(
     lambda ps: st.builds(

@@ -64,20 +64,22 @@ class PathTeardown(_message.Message):
     def __init__(self, flow_id: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Track(_message.Message):
-    __slots__ = ("flow_id", "head_pair", "via_pair", "frame", "swaps", "created")
+    __slots__ = ("flow_id", "head_pair", "via_pair", "frame", "swaps", "created", "decay")
     FLOW_ID_FIELD_NUMBER: _ClassVar[int]
     HEAD_PAIR_FIELD_NUMBER: _ClassVar[int]
     VIA_PAIR_FIELD_NUMBER: _ClassVar[int]
     FRAME_FIELD_NUMBER: _ClassVar[int]
     SWAPS_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
+    DECAY_FIELD_NUMBER: _ClassVar[int]
     flow_id: int
     head_pair: _link_pb2.LinkPairId
     via_pair: _link_pb2.LinkPairId
     frame: int
     swaps: int
     created: float
-    def __init__(self, flow_id: _Optional[int] = ..., head_pair: _Optional[_Union[_link_pb2.LinkPairId, _Mapping]] = ..., via_pair: _Optional[_Union[_link_pb2.LinkPairId, _Mapping]] = ..., frame: _Optional[int] = ..., swaps: _Optional[int] = ..., created: _Optional[float] = ...) -> None: ...
+    decay: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, flow_id: _Optional[int] = ..., head_pair: _Optional[_Union[_link_pb2.LinkPairId, _Mapping]] = ..., via_pair: _Optional[_Union[_link_pb2.LinkPairId, _Mapping]] = ..., frame: _Optional[int] = ..., swaps: _Optional[int] = ..., created: _Optional[float] = ..., decay: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class EndToEndConfirm(_message.Message):
     __slots__ = ("flow_id", "head_pair", "tail_pair", "frame", "seq")
@@ -94,18 +96,20 @@ class EndToEndConfirm(_message.Message):
     def __init__(self, flow_id: _Optional[int] = ..., head_pair: _Optional[_Union[_link_pb2.LinkPairId, _Mapping]] = ..., tail_pair: _Optional[_Union[_link_pb2.LinkPairId, _Mapping]] = ..., frame: _Optional[int] = ..., seq: _Optional[int] = ...) -> None: ...
 
 class SwapRecord(_message.Message):
-    __slots__ = ("flow_id", "left", "right", "outcome", "created")
+    __slots__ = ("flow_id", "left", "right", "outcome", "created", "decay")
     FLOW_ID_FIELD_NUMBER: _ClassVar[int]
     LEFT_FIELD_NUMBER: _ClassVar[int]
     RIGHT_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
+    DECAY_FIELD_NUMBER: _ClassVar[int]
     flow_id: int
     left: _link_pb2.LinkPairId
     right: _link_pb2.LinkPairId
     outcome: int
     created: float
-    def __init__(self, flow_id: _Optional[int] = ..., left: _Optional[_Union[_link_pb2.LinkPairId, _Mapping]] = ..., right: _Optional[_Union[_link_pb2.LinkPairId, _Mapping]] = ..., outcome: _Optional[int] = ..., created: _Optional[float] = ...) -> None: ...
+    decay: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, flow_id: _Optional[int] = ..., left: _Optional[_Union[_link_pb2.LinkPairId, _Mapping]] = ..., right: _Optional[_Union[_link_pb2.LinkPairId, _Mapping]] = ..., outcome: _Optional[int] = ..., created: _Optional[float] = ..., decay: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class PurifyOutcome(_message.Message):
     __slots__ = ("flow_id", "keep", "sacrifice", "round", "outcome", "protocol")
