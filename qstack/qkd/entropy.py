@@ -333,11 +333,13 @@ def plob_bound(transmissivity: float) -> float:
     1.0
     >>> round(plob_bound(1e-3) / 1e-3, 4)   # 1/ln 2 at low transmissivity
     1.4434
+    >>> plob_bound(1e-20) * math.log(2) / 1e-20   # log1p keeps full precision at 200 dB
+    1.0
     """
     eta = check_range("transmissivity", transmissivity, low=0.0, high=1.0)
     if eta == 1.0:
         return math.inf
-    return -math.log2(1.0 - eta)
+    return -math.log1p(-eta) / math.log(2.0)
 
 
 def tgw_bound(transmissivity: float) -> float:
@@ -350,8 +352,10 @@ def tgw_bound(transmissivity: float) -> float:
     1.584963
     >>> round(tgw_bound(1e-4) / plob_bound(1e-4), 3)
     2.0
+    >>> tgw_bound(1e-20) * math.log(2) / 2e-20    # log1p keeps full precision at 200 dB
+    1.0
     """
     eta = check_range("transmissivity", transmissivity, low=0.0, high=1.0)
     if eta == 1.0:
         return math.inf
-    return math.log2((1.0 + eta) / (1.0 - eta))
+    return (math.log1p(eta) - math.log1p(-eta)) / math.log(2.0)

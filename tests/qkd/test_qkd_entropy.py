@@ -149,3 +149,17 @@ def test_bounds_reject_bad_transmissivity() -> None:
         plob_bound(1.2)
     with pytest.raises(ValueError, match=r"transmissivity must be in \[0, 1\]"):
         tgw_bound(-0.1)
+
+
+@pytest.mark.parametrize("eta", [1e-6, 1e-10, 1e-14, 1e-18, 1e-25])
+def test_plob_and_tgw_keep_full_precision_at_high_loss(eta):
+    """At 60–250 dB the bounds are their series: PLOB −log₂(1 − η) = (η + η²/2 + η³/3 + …)/ln 2
+    (Pirandola et al. 2017) and TGW log₂((1 + η)/(1 − η)) = 2(η + η³/3 + …)/ln 2 (Takeoka, Guha &
+    Wilde 2014); computed with log1p they agree to 1e-12 relative (log2(1 − η) loses all digits
+    once η < 1e-16)."""
+    from qstack.qkd.entropy import plob_bound, tgw_bound
+
+    plob = (eta + eta**2 / 2 + eta**3 / 3) / math.log(2)
+    tgw = 2 * (eta + eta**3 / 3) / math.log(2)
+    assert plob_bound(eta) == pytest.approx(plob, rel=1e-12)
+    assert tgw_bound(eta) == pytest.approx(tgw, rel=1e-12)
