@@ -79,20 +79,29 @@ def _run(args: argparse.Namespace) -> int:
         rows = result.pop("records")
         if not _write_records(rows, args.records):
             return 2
+    failed = [f for f in result["flows"] if f["failed"]]
+    status = 1 if failed else 0  # a requested flow that failed is not a successful run
     if args.json:
         print(json.dumps(result, sort_keys=True))
-        return 0
+        return status
     print(format_summary(result))
-    return 0
+    for f in failed:
+        print(f"qstack run: flow {f['flow_id']} ({f['source']} → {f['destination']}) failed: {f['failed']}",
+              file=sys.stderr)
+    return status
 
 
 def _run_application(scenario: Any, args: argparse.Namespace) -> int:
-    from qstack.apps import application_class, run_app
+    from qstack.apps import make_application, run_app
     from qstack.stages import StageError
 
     spec = scenario.application
     try:
-        app = application_class(spec.name)(**spec.params)
+        app = make_application(spec.name, spec.params, spec.roles)
+    except ValueError as exc:  # names the field, like the scenario's other errors
+        print(f"qstack run: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    try:
         result = run_app(app, scenario, spec.roles, record=args.records is not None)
     except (ValueError, TypeError) as exc:
         print(f"qstack run: {args.file}: application {spec.name!r}: {exc}", file=sys.stderr)
@@ -192,6 +201,8 @@ def format_summary(r: dict) -> str:
         status = f["failed"] or ("done" if f["completion_time"] is not None else "running")
         lines.append(f"  {f['flow_id']:>4} {route:<40} {f['delivered']:>9} {_fmt(f['fidelity_mean'], '.4f'):>9} "
                      f"{_fmt(f['first_pair_latency'], '.4g'):>10}  {status}")
+        if f.get("discarded"):
+            lines.append("       discarded: " + ", ".join(f"{n} {why}" for why, n in f["discarded"].items()))
     lines += ["", f"  {'node':<16} {'sent':>8} {'bytes':>10} {'received':>9} {'rejected':>9}"]
     for name, m in r["messages"].items():
         lines.append(f"  {name:<16} {m['messages_sent']:>8} {m['bytes_sent']:>10} {m['messages_received']:>9} "
