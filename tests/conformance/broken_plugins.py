@@ -1,0 +1,181 @@
+"""Small, deliberately broken plug-ins the conformance suite must reject — each for one reason —
+and one legitimate but unusual policy it must accept.
+
+Each broken class documents its fault; ``tests/conformance/test_broken.py`` names the check that
+must fail for it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+
+from qstack.network.policies import Bbpssw, FixedCutoff, SwapAsap
+from qstack.physical.heralding import HeraldingModel
+from qstack.physical.memory import MemoryNoise, T1T2Noise
+from qstack.quantum import kernels
+from qstack.quantum.core import operate
+from qstack.quantum.operations import CORRECTIONS
+
+# ---------------------------------------------------------------------------------------------- swapping
+
+
+class FrameCorrectingAsap(SwapAsap):
+    """Legitimate: before swapping, physically correct each pair towards the tail to Φ⁺ with a local
+    Pauli and announce frame 0 for it (the swap then only adds its own outcome). Different from
+    the built-in, and correct — the suite must accept it. (Applied to the stored qubit directly:
+    the conformance chain's memories are ideal, so nothing is pending on it.)"""
+
+    name = "frame_correcting_asap"
+
+    def correction(self, pair):
+        return CORRECTIONS[pair.frame]
+
+    def select(self, view):
+        chosen = super().select(view)
+        for _, down in chosen:
+            if down.frame:
+                operate([down.qubit], self.correction(down))
+                down.frame = 0
+        return chosen
+
+
+class ForgetfulFrameAsap(FrameCorrectingAsap):
+    """Broken: in a rare branch — a Ψ⁻ herald on every fourth pair of a link — it applies X but
+    forgets the Z of the correction, yet still announces frame 0. The pair ends in Φ⁻ while the
+    frame says Φ⁺."""
+
+    name = "forgetful_frame_asap"
+
+    def correction(self, pair):
+        if pair.frame == 3 and pair.seq % 4 == 3:
+            return CORRECTIONS[2]  # X only: the Z is forgotten
+        return CORRECTIONS[pair.frame]
+
+
+class LeakyAsap(SwapAsap):
+    """Broken: drops pairs older than ``max_age`` from its queues without ``view.discard`` — the
+    memory position is never released (and the neighbour never told)."""
+
+    name = "leaky_asap"
+
+    def __init__(self, max_age: float = 4e-4) -> None:
+        self.max_age = max_age
+
+    def select(self, view):
+        for side in (view.up, view.down):
+            for p in [p for p in side if view.now - p.created > self.max_age]:
+                side.remove(p)  # should be view.discard(p)
+        return super().select(view)
+
+
+class UnseededAsap(SwapAsap):
+    """Broken: defers swaps at random from Python's global, unseeded ``random`` — runs with one
+    seed no longer give the same records."""
+
+    name = "unseeded_asap"
+
+    def select(self, view):
+        if random.random() < 0.5:
+            return []
+        return super().select(view)
+
+
+# ---------------------------------------------------------------------------------------------- purification
+
+
+class TwirlSkippingBbpssw(Bbpssw):
+    """Broken: announces BBPSSW (its name) but runs the circuit without the bilateral twirl. On
+    Werner inputs the first round agrees; from the second round (non-Werner inputs) it does not."""
+
+    name = "bbpssw"
+    protocol = "dejmps"  # the circuit actually run: no twirl
+
+
+# ---------------------------------------------------------------------------------------------- cut-off
+
+
+class StaleCutoff(FixedCutoff):
+    """Broken: announces a fixed ``time`` but never limits a pair (age_limit is infinite)."""
+
+    name = "fixed"
+
+    def age_limit(self, estimate):
+        return math.inf
+
+
+# ---------------------------------------------------------------------------------------------- memory noise
+
+
+class OptimisticT1T2(T1T2Noise):
+    """Broken: ``ptm_diagonal`` claims coherences decay with 2·T2 while ``apply`` uses T2."""
+
+    name = "optimistic_t1t2"
+
+    def ptm_diagonal(self, t):
+        c = math.exp(-t * self.rate2 / 2)
+        return (c, c, math.exp(-t * self.rate1))
+
+
+class GaussianDephasing(MemoryNoise):
+    """Broken for lazy decoherence: quasi-static noise, coherence e^{−(t/T)²}. Its transfer matrix
+    is stated truthfully, but the channels do not compose (E(t₁)∘E(t₂) ≠ E(t₁+t₂))."""
+
+    name = "gaussian_dephasing"
+
+    def __init__(self, time: float = 0.1) -> None:
+        self.time = time
+
+    def _c(self, t):
+        return math.exp(-((t / self.time) ** 2))
+
+    def apply(self, dm, pos, n, dt):
+        return kernels.apply_amplitude_phase_damping(np.asarray(dm, dtype=complex), pos, n, 0.0, self._c(dt))
+
+    def ptm_diagonal(self, t):
+        return (self._c(t), self._c(t), 1.0)
+
+    def coherence_time(self):
+        return self.time
+
+
+# ---------------------------------------------------------------------------------------------- link scheme
+
+
+class _Claims:
+    """A heralding model that reports ``fidelity`` instead of its own."""
+
+    def __init__(self, real, fidelity):
+        self._real, self.fidelity = real, fidelity
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+class OverclaimingSingleClick:
+    """Broken: single click at a fixed α = 0.3 (true F ≈ 0.72) that reports F = 0.99, so it
+    accepts requests it cannot serve and its pairs' goodness lies."""
+
+    name = "overclaiming_single_click"
+
+    def __init__(self, alpha: float = 0.3) -> None:
+        self.alpha = alpha
+
+    def model(self, hw, min_fidelity):
+        real = HeraldingModel("single_click", hw.eta_a, hw.eta_b, hw.p_dark, self.alpha, hw.phase_std, hw.cycle_time)
+        claimed = _Claims(real, 0.99)
+        return claimed if claimed.fidelity >= min_fidelity else None
+
+
+# ---------------------------------------------------------------------------------------------- routing
+
+
+class ShortcutRouting:
+    """Broken: routes straight from source to destination, whether or not they are linked."""
+
+    name = "shortcut"
+
+    def route(self, topology, request):
+        return [request.source, request.destination]
