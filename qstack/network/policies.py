@@ -191,7 +191,7 @@ class ThresholdSwapping(SwapAsap):
     def select(self, view: Any) -> list[tuple[Any, Any]]:
         for q in (view.up, view.down):
             for p in list(q):
-                if view.estimate(p) < self.min_fidelity:
+                if view.estimate(p) < self.min_fidelity - 1e-12:  # a pair exactly at the threshold passes
                     view.discard(p)
         return super().select(view)
 
