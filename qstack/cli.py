@@ -5,19 +5,75 @@ prints a Bell pair's fidelity after heralding, storage, a swap and a teleportati
 ``qstack run FILE [--json] [--seed N]`` runs a scenario file (:mod:`qstack.scenario`) and prints
 a summary table or one JSON object (keys in README.md); a file with an ``[application]`` table
 runs that application's roles instead. ``qstack stages FILE`` prints the stage of the quantum
-internet the file's network reaches and what the next stage misses.
+internet the file's network reaches and what the next stage misses. ``qstack examples [DEST]``
+copies the example scenarios (``examples/``, ``stages/``) into DEST, so that they can be run
+after a ``pip install`` as in a clone (:mod:`qstack.bundled`).
+
+Conventions: ``qstack --version``; ``python -m qstack`` is the same command; ``--output FILE``
+(``demo``, ``run``, ``stages``) writes what would be printed on stdout to FILE instead; errors
+name the file once, then what is wrong.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import io
 import json
+import math
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["main"]
+__all__ = ["DISTRIBUTION", "main", "version"]
+
+#: the name qstack is installed under (``pip install qstack-qnet``); the import name is ``qstack``
+DISTRIBUTION = "qstack-qnet"
+
+
+def version() -> str:
+    """The installed distribution's version, or ``qstack.__version__`` when it is not installed.
+
+    >>> import qstack
+    >>> version() == qstack.__version__
+    True
+    """
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed_version
+
+    try:
+        return installed_version(DISTRIBUTION)
+    except PackageNotFoundError:
+        import qstack
+
+        return qstack.__version__
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: looks the version up only when asked (the metadata read costs start-up time)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: Any = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(f"{parser.prog} {version()}")
+        parser.exit()
+
+
+def _load_error(command: str, file: str, exc: Exception) -> str:
+    """One error line naming the file once: a :class:`~qstack.scenario.ScenarioError` read from a
+    file already starts with the file's name, an ``OSError`` says only what went wrong."""
+    from qstack.scenario import ScenarioError
+
+    if isinstance(exc, ScenarioError) and exc.source is not None:
+        return f"qstack {command}: {exc}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"qstack {command}: {file}: {exc.strerror}"
+    return f"qstack {command}: {file}: {exc}"
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -66,7 +122,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         scenario = load_scenario(args.file)
     except (ScenarioError, OSError) as exc:
-        print(f"qstack run: {args.file}: {exc}", file=sys.stderr)
+        print(_load_error("run", args.file, exc), file=sys.stderr)
         return 2
     if args.seed is not None:
         from dataclasses import replace
@@ -82,7 +138,7 @@ def _run(args: argparse.Namespace) -> int:
     failed = [f for f in result["flows"] if f["failed"]]
     status = 1 if failed else 0  # a requested flow that failed is not a successful run
     if args.json:
-        print(json.dumps(result, sort_keys=True))
+        print(_dump_run("network", result))
         return status
     print(format_summary(result))
     for f in failed:
@@ -115,10 +171,10 @@ def _run_application(scenario: Any, args: argparse.Namespace) -> int:
         "application": spec.name, "roles": dict(spec.roles), "seed": scenario.simulation.seed,
         "results": {role: _jsonable(v) for role, v in result.results.items()},
         "simulated_time": result.simulated_time, "wall_seconds": result.wall_seconds,
-        "messages": result.messages, "summary": _jsonable(app.summary(result.results)),
+        "messages": result.messages, "summary": _jsonable(app.summary(result.results) or {}),
     }
     if args.json:
-        print(json.dumps(out, sort_keys=True))
+        print(_dump_run("application", out))
     else:
         print(f"application {spec.name} (seed {out['seed']}): {result.simulated_time:.6g} s simulated "
               f"in {result.wall_seconds:.3f} s wall")
@@ -144,9 +200,23 @@ def _write_records(rows: list, path: str) -> bool:
     return True
 
 
+#: the version of ``qstack run --json``'s output (docs/schema/run-output.schema.json)
+RUN_SCHEMA = "qstack.run/1"
+
+
+def _dump_run(kind: str, out: dict[str, Any]) -> str:
+    """One run's JSON object, schema :data:`RUN_SCHEMA`: ``schema`` and ``kind`` keys added,
+    undefined numbers (NaN, ±inf) written as null so strict parsers read it."""
+    body = {"schema": RUN_SCHEMA, "kind": kind, **_jsonable(out)}
+    return json.dumps(body, sort_keys=True, allow_nan=False)
+
+
 def _jsonable(value: Any) -> Any:
-    """Role results as JSON: numbers, strings, lists and dicts pass; others become repr()."""
-    if isinstance(value, bool | int | float | str) or value is None:
+    """Results as strict JSON: numbers, strings, lists and dicts pass (NaN and ±inf become None);
+    bytes become hex, numpy values lists, dataclasses dicts; others repr()."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, bool | int | str) or value is None:
         return value
     if isinstance(value, bytes):
         return value.hex()
@@ -155,7 +225,7 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if hasattr(value, "tolist"):  # numpy arrays and scalars
-        return value.tolist()
+        return _jsonable(value.tolist())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
                 if not f.name.startswith("_")}
@@ -169,14 +239,76 @@ def _stages(args: argparse.Namespace) -> int:
     try:
         scenario = load_scenario(args.file)
     except (ScenarioError, OSError) as exc:
-        print(f"qstack stages: {args.file}: {exc}", file=sys.stderr)
+        print(_load_error("stages", args.file, exc), file=sys.stderr)
         return 2
     print(network_stage(scenario).explain())
     return 0
 
 
+def _examples(args: argparse.Namespace) -> int:
+    from qstack.bundled import BundleError, copy_examples
+
+    try:
+        copied, same = copy_examples(args.dest, force=args.force)
+    except (BundleError, OSError) as exc:
+        print(f"qstack examples: {exc}", file=sys.stderr)
+        return 2
+    print(f"copied {len(copied)} file{'s' if len(copied) != 1 else ''} into {args.dest}"
+          + (f" ({len(same)} already there)" if same else "") + ": examples/ and stages/")
+    print(f"try: qstack run {os.path.join(args.dest, 'examples', 'chain_3_nodes.toml')}")
+    return 0
+
+
 def _fmt(x: object, spec: str = ".6g") -> str:
     return "—" if x is None else format(x, spec) if isinstance(x, float) else str(x)
+
+
+def _flow_status(f: dict) -> str:
+    """A flow's state once the run is over (it is never still running when the table is printed).
+
+    >>> _flow_status({"failed": None, "completion_time": None, "requested": 0, "delivered": 372})
+    'ran to the end'
+    >>> _flow_status({"failed": None, "completion_time": None, "requested": 10, "delivered": 4})
+    'incomplete: 4 of 10 pairs'
+    >>> _flow_status({"failed": None, "completion_time": 0.01, "requested": 10, "delivered": 10})
+    'done'
+    """
+    if f["failed"]:
+        return str(f["failed"])
+    if f["completion_time"] is not None:
+        return "done"
+    if f.get("requested"):
+        return f"incomplete: {f['delivered']} of {f['requested']} pairs"
+    return "ran to the end"  # an open-ended flow (no pair count): it ran as long as the simulation
+
+
+def _check_output(command: str, path: str) -> str | None:
+    """Why ``--output path`` cannot be written (checked before a long run), or None."""
+    target = os.path.abspath(path)
+    if os.path.isdir(target):
+        return f"qstack {command}: --output {path}: is a directory"
+    if not os.path.isdir(os.path.dirname(target)):
+        return f"qstack {command}: --output {path}: no such directory {os.path.dirname(path) or '.'}"
+    return None
+
+
+def _run_to_file(args: argparse.Namespace) -> int:
+    """Run the command with its stdout going to ``args.output``; the file is written when it succeeds."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = int(args.func(args))
+    if code != 0:
+        sys.stdout.write(buffer.getvalue())
+        return code
+    try:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(buffer.getvalue())
+    except OSError as exc:
+        sys.stdout.write(buffer.getvalue())
+        print(f"qstack {args.command}: --output {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"wrote the output to {args.output}", file=sys.stderr)
+    return 0
 
 
 def format_summary(r: dict) -> str:
@@ -198,7 +330,7 @@ def format_summary(r: dict) -> str:
         route = "–".join(f["route"])
         if len(route) > 40:
             route = route[:37] + "..."
-        status = f["failed"] or ("done" if f["completion_time"] is not None else "running")
+        status = _flow_status(f)
         lines.append(f"  {f['flow_id']:>4} {route:<40} {f['delivered']:>9} {_fmt(f['fidelity_mean'], '.4f'):>9} "
                      f"{_fmt(f['first_pair_latency'], '.4g'):>10}  {status}")
         if f.get("discarded"):
@@ -217,27 +349,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     {...}
     True
     """
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["conformance"]:  # its own options, passed through untouched
+        from qstack.conformance.cli import main as conformance_main
+
+        return conformance_main(args_list[1:])
     parser = argparse.ArgumentParser(prog="qstack", description="qstack: quantum-network protocol stack simulator")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the built-in repeater demo")
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument("-o", "--output", metavar="FILE", default=None,
+                        help="write the output (the table, text or JSON object) to FILE instead of stdout")
+    demo = sub.add_parser("demo", help="run the built-in repeater demo", parents=[output])
     demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     demo.add_argument("--json", action="store_true", help="print one JSON object")
     demo.set_defaults(func=_demo)
-    run = sub.add_parser("run", help="run a scenario file (TOML)")
+    run = sub.add_parser("run", help="run a scenario file (TOML)", parents=[output])
     run.add_argument("file", nargs="?", default=None,
                      help="scenario file, e.g. examples/chain_3_nodes.toml (default: the embedded five-node chain)")
     run.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     run.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
     run.add_argument("--records", metavar="FILE", default=None,
                      help="write one row per delivered pair (time, flow, route, fidelity, Bell state, age, "
-                          "waiting time per link) to FILE: .csv, or .parquet (needs pyarrow: qstack[records])")
+                          "waiting time per link) to FILE: .csv, or .parquet (needs pyarrow: qstack-qnet[records])")
     run.set_defaults(func=_run)
-    stages = sub.add_parser("stages", help="print the quantum-internet stage a scenario's network reaches")
+    stages = sub.add_parser("stages", help="print the quantum-internet stage a scenario's network reaches",
+                            parents=[output])
     stages.add_argument("file", help="scenario file")
     stages.set_defaults(func=_stages)
-    args = parser.parse_args(argv)
+    examples = sub.add_parser("examples", help="copy the example scenarios (examples/, stages/) into a folder")
+    examples.add_argument("dest", nargs="?", default=".", help="where to put examples/ and stages/ (default: .)")
+    examples.add_argument("--force", action="store_true", help="overwrite files there that differ")
+    examples.set_defaults(func=_examples)
+    sub.add_parser("conformance", add_help=False,
+                   help="check a protocol implementation against its layer's contract (docs/conformance.md)")
+    args = parser.parse_args(args_list)
     if (getattr(args, "seed", 0) or 0) < 0:
         parser.error(f"--seed must be >= 0, got {args.seed}")
+    if getattr(args, "output", None) is not None:
+        problem = _check_output(args.command, args.output)
+        if problem is not None:
+            print(problem, file=sys.stderr)
+            return 2
+        return _run_to_file(args)
     return int(args.func(args))
 
 

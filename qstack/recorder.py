@@ -228,7 +228,8 @@ def write_records(rows: Iterable[dict[str, Any]], path: str | Path, columns: Seq
             import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError as exc:
-            raise RuntimeError("writing Parquet needs pyarrow: pip install 'qstack[records]' (or write .csv)") from exc
+            raise RuntimeError("writing Parquet needs pyarrow: pip install 'qstack-qnet[records]' "
+                               "(or write .csv)") from exc
         table = pa.table({c: [r.get(c) for r in rows] for c in columns})
         pq.write_table(table, path)
         return path

@@ -31,7 +31,8 @@ def _env() -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("script", ["swap_policy.py", "link_scheme.py", "memory_noise.py"])
+@pytest.mark.parametrize("script", [pytest.param("swap_policy.py", marks=pytest.mark.slow), "link_scheme.py",
+                                    "memory_noise.py"])
 def test_each_tutorial_script_runs_and_prints(script):
     done = subprocess.run([sys.executable, str(TUTORIALS / script)], capture_output=True, text=True, env=_env(),
                           cwd=ROOT, timeout=300)
@@ -96,6 +97,7 @@ def test_own_memory_noise_sets_the_stage_and_the_fidelity_of_stored_pairs():
     assert network_stage(fast).stage == Stage.ENTANGLEMENT_DISTRIBUTION
 
 
+@pytest.mark.slow
 def test_sans_io_tutorial_tests_pass():
     done = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", str(TUTORIALS)],
                           capture_output=True, text=True, env=_env(), cwd=TUTORIALS, timeout=300)
@@ -108,6 +110,7 @@ def _qstack_run(toml: Path, *extra: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=300)
 
 
+@pytest.mark.slow
 def test_stage_two_app_from_toml_gives_the_werner_qber():
     """RawKey measures pairs at once in Z; a Werner pair of fidelity F = 0.94 disagrees in Z
     with probability 2(1 − F)/3 = 0.04 (dephasing in memory does not touch Z correlations):
@@ -119,6 +122,7 @@ def test_stage_two_app_from_toml_gives_the_werner_qber():
     assert n == 400 and abs(bob["qber"] - q) < 4 * math.sqrt(q * (1 - q) / n)
 
 
+@pytest.mark.slow
 def test_stage_three_app_from_toml_runs_and_is_refused_on_a_network_without_memory(tmp_path):
     """StoredParity keeps halves 2 ms before measuring in X: perfect heralded pairs in T2 = 10 ms
     memories agree well above chance; the same app on memories that dephase in 1 µs — below

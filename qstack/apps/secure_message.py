@@ -12,7 +12,8 @@ range from its own pool, so a replayed ciphertext is refused too.
 intercontinental video call did with AES (Liao et al., PRL 120, 030501 (2018), which refreshed
 AES-128 keys from the QKD key), trading information-theoretic for computational security but
 spending only 256 bits per message. Available only when the ``cryptography`` package imports;
-qstack does not depend on it. The nonce is fixed (zero): each key encrypts one message only.
+qstack does not depend on it (the ``crypto`` extra installs it). The nonce is fixed (zero): each
+key encrypts one message only.
 
 :class:`SecureMessage` is the whole chain as an application: BB84 between ``alice`` and
 ``bob`` (:mod:`qstack.apps.bb84`), then Alice sends ``text`` (or a file's bytes) encrypted with
@@ -191,8 +192,8 @@ def _aesgcm() -> Any:
     try:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     except ImportError:
-        raise RuntimeError('mode "aes-gcm" needs the optional "cryptography" package, which is not installed; '
-                           'use mode "otp"') from None
+        raise RuntimeError('mode "aes-gcm" needs the optional "cryptography" package, which is not installed '
+                           "(pip install 'qstack-qnet[crypto]'); or use mode \"otp\"") from None
     return AESGCM
 
 

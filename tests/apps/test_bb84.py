@@ -315,7 +315,8 @@ def test_bbm92_coincidences_and_qber_match_the_multi_pair_model(mean_pairs):
 # --------------------------------------------------------------------------- scenario files
 
 
-@pytest.mark.parametrize("name", ["bb84_link.toml", "bb84_eavesdropper.toml", "bbm92_link.toml"])
+@pytest.mark.parametrize("name", [pytest.param("bb84_link.toml", marks=pytest.mark.slow), "bb84_eavesdropper.toml",
+                                  "bbm92_link.toml"])
 def test_stage1_scenario_files_run_through_the_cli(name, monkeypatch, capsys):
     """Each stage-1 file loads with load_scenario and runs with `qstack run FILE --json` once its
     application is registered: bb84_link gives equal keys, bb84_eavesdropper aborts (QBER ~16 %)."""

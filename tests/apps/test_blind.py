@@ -82,6 +82,7 @@ def test_blind_output_over_werner_links_follows_the_z_flip_model():
     assert abs(est - p0) < 4 * math.sqrt(p0 * (1 - p0) / n)
 
 
+@pytest.mark.slow
 def test_the_server_sees_uniform_angles_independent_of_the_computation():
     """Blindness (BFK09 Thm 2): for two computations, (π/4, 3π/4) and (π/2, 0), the δ's the
     server receives for each qubit are uniform on {kπ/4} (χ² goodness of fit, p > 0.001) and

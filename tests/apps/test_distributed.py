@@ -110,7 +110,7 @@ def test_deutsch_jozsa_over_ideal_links_is_deterministic(oracle):
         assert res.verdict == ("constant" if oracle.startswith("constant") else "balanced")
 
 
-@pytest.mark.parametrize("oracle", ["x1", "xor"])
+@pytest.mark.parametrize("oracle", ["x1", pytest.param("xor", marks=pytest.mark.slow)])
 def test_deutsch_jozsa_over_werner_links_flips_each_cnot_input_with_probability_q(oracle):
     """Werner links of F = 0.85 (single link each): P(y = a) = (1 − q)^k, q = 2(1 − F)/3 = 0.1,
     k nonlocal CNOTs — exactly from the state; over 150 runs the rate of y = a and of correct

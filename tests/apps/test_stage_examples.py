@@ -19,6 +19,8 @@ from qstack.stages import network_stage
 
 STAGES = Path(__file__).resolve().parents[2] / "stages"
 FILES = sorted(STAGES.glob("stage*/*.toml"))
+#: the files whose run takes more than ~3 s (marked slow: python -m pytest -m "not slow" skips them)
+SLOW = {"stage0/beijing_shanghai.toml", "stage0/micius_relay.toml", "stage1/bb84_link.toml"}
 
 
 def test_every_stage_folder_has_a_runnable_example():
@@ -27,7 +29,8 @@ def test_every_stage_folder_has_a_runnable_example():
     assert folders >= {f"stage{i}" for i in range(6)}, sorted(folders)
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if f"{p.parent.name}/{p.name}" in SLOW
+                                  else p for p in FILES], ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_stage_example_runs_on_a_network_of_its_stage(path, capsys):
     """The network of the file reaches the application's declared stage, and the run ends with
     a result for every role."""

@@ -158,6 +158,7 @@ def test_micius_relays_a_key_from_xinglong_to_graz():
 # --------------------------------------------------------------------------- scenario files
 
 
+@pytest.mark.slow
 def test_beijing_shanghai_backbone_file_runs_with_the_key_rate_of_the_slowest_hop(tmp_path, monkeypatch, capsys):
     """beijing_shanghai.toml: 34 nodes (32 trusted), 33 illustrative hops summing to 2000 km
     (mean 60.6 km), at stage 0; run through `qstack run` (pulses cut to 1e7 per hop for speed)
