@@ -137,6 +137,10 @@ def _run(args: argparse.Namespace) -> int:
             return 2
     failed = [f for f in result["flows"] if f["failed"]]
     status = 1 if failed else 0  # a requested flow that failed is not a successful run
+    if result.get("interrupted"):
+        print(f"qstack run: interrupted at {result['simulated_time']:.6g} s simulated; the results so far follow",
+              file=sys.stderr)
+        status = 130
     if args.json:
         print(_dump_run("network", result))
         return status
@@ -392,7 +396,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(problem, file=sys.stderr)
             return 2
         return _run_to_file(args)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:  # Ctrl-C outside a run's loop: one line, no traceback
+        print(f"qstack {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader went away (`qstack stages FILE | head`): stop quietly
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
+        return 141  # 128 + SIGPIPE, what a shell reports for a program killed by a closed pipe
 
 
 if __name__ == "__main__":

@@ -155,3 +155,38 @@ def test_examples_into_a_file_is_refused(tmp_path, capsys):
     target.write_text("", encoding="utf-8")
     assert main(["examples", str(target)]) == 2
     assert capsys.readouterr().err == f"qstack examples: {target}: not a directory\n"
+
+
+def test_ctrl_c_during_a_run_keeps_the_results_so_far_and_exits_130(monkeypatch, capsys):
+    """Ctrl-C half-way through the simulated time: the summary of what ran is printed, one line
+    on stderr says so, no traceback, exit status 130 (128 + SIGINT)."""
+    import qstack.network.runner as runner
+
+    def bar(end):
+        def report(now, total):
+            if now >= total / 2:
+                raise KeyboardInterrupt
+        return report
+
+    monkeypatch.setattr(runner, "_progress_bar", bar)
+    assert main(["run"]) == 130
+    captured = capsys.readouterr()
+    assert "delivered pairs" in captured.out
+    assert "interrupted at 0.1 s simulated" in captured.err and "Traceback" not in captured.err
+
+
+@pytest.mark.parametrize("error, status, message", [(KeyboardInterrupt, 130, "qstack stages: interrupted"),
+                                                    (BrokenPipeError, 141, "")])
+def test_interrupts_and_closed_pipes_end_cleanly(monkeypatch, capsys, error, status, message):
+    """Ctrl-C outside a run, or a reader that closed the pipe (``qstack stages FILE | head``):
+    no traceback, exit 130 or 141 (128 + SIGPIPE)."""
+    import qstack.cli as cli
+
+    def boom(args):
+        raise error
+
+    monkeypatch.setattr(cli, "_stages", boom)
+    monkeypatch.setattr(cli.os, "dup2", lambda *a: None)  # keep pytest's captured stdout
+    assert main(["stages", "examples/chain_3_nodes.toml"]) == status
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

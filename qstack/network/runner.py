@@ -76,23 +76,32 @@ def _run(scenario: Any, progress: bool | Callable[[float, float], Any], wall0: f
         build = time.perf_counter() - wall0
         end = scenario.simulation.duration
         sim = net.sim
-        if end is None:
-            sim.run()
-        else:
-            report = _progress_bar(end) if progress is True else (progress or None)
-            if report is None:
-                sim.run(until=end)
+        interrupted = False
+        try:
+            if end is None:
+                sim.run()
             else:
-                steps = 100
-                for i in range(1, steps + 1):
-                    sim.run(until=end * i / steps)
-                    report(sim.now, end)
-                    if sim.next_event_time is None:
-                        break
-                if progress is True:
-                    sys.stderr.write("\n")
+                report = _progress_bar(end) if progress is True else (progress or None)
+                if report is None:
+                    sim.run(until=end)
+                else:
+                    steps = 100
+                    for i in range(1, steps + 1):
+                        sim.run(until=end * i / steps)
+                        report(sim.now, end)
+                        if sim.next_event_time is None:
+                            break
+                    if progress is True:
+                        sys.stderr.write("\n")
+        except KeyboardInterrupt:  # Ctrl-C: stop where the run is and keep what it did
+            if progress is not True:
+                raise
+            interrupted = True
+            sys.stderr.write("\n")
     wall = time.perf_counter() - wall0
     out = summarise(net, wall, build)
+    if interrupted:
+        out["interrupted"] = True
     if records is not None:
         out["records"] = records.rows
     return out
