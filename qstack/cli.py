@@ -162,7 +162,7 @@ def _run_application(scenario: Any, args: argparse.Namespace) -> int:
         print(f"qstack run: {args.file}: {exc}", file=sys.stderr)
         return 2
     try:
-        result = run_app(app, scenario, spec.roles, record=args.records is not None)
+        result = run_app(app, scenario, spec.roles, record=args.records is not None, progress=not args.json)
     except (ValueError, TypeError) as exc:
         print(f"qstack run: {args.file}: application {spec.name!r}: {exc}", file=sys.stderr)
         return 2

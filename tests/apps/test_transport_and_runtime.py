@@ -245,3 +245,21 @@ def test_an_unreachable_fidelity_floor_is_refused_at_once():
     ValueError naming the route and the expected fidelity, instead of waiting forever."""
     with pytest.raises(ValueError, match="cannot be met.*0.9033"):
         run_app(_KeepMany(1, 0.95), _floor_chain(), {"alice": "n0", "bob": "n2"})
+
+
+def test_progress_reports_do_not_change_an_application_run(monkeypatch):
+    """run_app with a progress callback runs in slices of events (here 500): it is called with the
+    simulated time and the pairs delivered so far, and the results, the simulated time and the
+    message counts equal those of the run without it."""
+    import qstack.apps.runtime as runtime
+
+    monkeypatch.setattr(runtime, "_SLICE", 500)
+    calls = []
+    runs = []
+    for progress in (False, lambda now, pairs: calls.append((now, pairs))):
+        r = run_app(Teleportation(states=PAULI_EIGENSTATES * 20), _chain(), {"sender": "n0", "receiver": "n2"},
+                    progress=progress)
+        runs.append((r.results, r.simulated_time, r.messages))
+    assert runs[0] == runs[1]
+    assert len(calls) > 5 and calls[-1][0] == runs[0][1] and calls[-1][1] >= 120
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)
