@@ -17,6 +17,7 @@ standard errors (fixed seed) where it is statistical. Three ways to run it:
 (True, ['routing.valid_paths', 'routing.delivers'])
 """
 
+from qstack.conformance import checks_fuzz, checks_service  # noqa: F401  (register their checks)
 from qstack.conformance.framework import (
     CHECKS,
     LAYERS,

@@ -1,0 +1,395 @@
+"""Robustness contracts of the sans-I/O layer protocols: no message sequence crashes them.
+
+A layer protocol faces a network it does not control: peers that are buggy, out of date or
+hostile send it any sequence of valid, out-of-order, mistimed, truncated and corrupted messages.
+Its contract is to turn every bad input into a *counted rejection*
+(``ProtocolStack.rejected``) and never to raise. These checks drive one node's protocol through
+:mod:`qstack.testing` (a :class:`~qstack.testing.FakeRuntime` with a
+:class:`~qstack.testing.FakeLinkLayer` for the network layer) or a two-node network on the
+simulation clock (the link layer, whose heralding needs a station), with random sequences of
+actions drawn by hypothesis (fixed seed, bounded examples):
+
+* a valid message of the layer (node, link and flow names drawn mostly from the real ones, so
+  that messages reach deep into the protocol), from a neighbour, a station or a stranger;
+* random bytes, or a valid message with one byte flipped (each refused by the parser must be
+  counted as a rejection);
+* moving the clock (timers fire), service calls from the layer above (``create``/``stop``,
+  path setups), and — for the network layer — link pairs heralded by hand.
+
+hypothesis is a test dependency: without it the checks report ``skipped: hypothesis not
+installed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from qstack.conformance import checks_network, checks_physical, checks_theory  # noqa: F401  (theirs first)
+from qstack.conformance.framework import CheckResult, Context, Target, check
+from qstack.conformance.runs import Observed, chain
+
+__all__ = ["FUZZ_EXAMPLES", "FUZZ_STEPS", "fuzz", "Crash"]
+
+#: examples (action sequences) per fuzz check, and the longest sequence
+FUZZ_EXAMPLES, FUZZ_STEPS = 200, 16
+
+
+class Crash(Exception):
+    """An action made the protocol raise (or left a refused input uncounted)."""
+
+
+def _rejections(stack: Any) -> int:
+    return sum(stack.rejected.values())
+
+
+def _deliver(stack: Any, src: str, payload: bytes) -> None:
+    """Feed ``payload`` from ``src`` to ``stack``; a parser refusal must be counted."""
+    from qstack.proto import MalformedMessage, decode
+
+    try:
+        decode(payload)
+        parses = True
+    except MalformedMessage:
+        parses = False
+    before = _rejections(stack)
+    try:
+        stack.receive_bytes(src, payload)
+    except Exception as exc:  # noqa: BLE001 - what the check looks for
+        raise Crash(f"{type(exc).__name__}: {exc}") from exc
+    if not parses and _rejections(stack) == before:
+        raise Crash("a message the parser refuses was not counted as a rejection")
+
+
+def _guard(what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    try:
+        fn(*args, **kwargs)
+    except Crash:
+        raise
+    except Exception as exc:  # noqa: BLE001 - what the check looks for
+        raise Crash(f"{what}: {type(exc).__name__}: {exc}") from exc
+
+
+def _fidelity(st: Any) -> Any:
+    """Fidelities: the boundary and usual values, and any float in [0, 1]."""
+    return st.one_of(st.sampled_from([0.0, 0.5, 0.8, 0.9, 0.99, 1.0]), st.floats(0.0, 1.0))
+
+
+def _strategies(st: Any, nodes: list[str], links: list[str], kinds: list[type]) -> Any:
+    """Valid messages of ``kinds`` (after tests/proto/proto_strategies.py), their names drawn
+    mostly from ``nodes``/``links`` and their ids from a few small values."""
+    from qstack.proto import (
+        Basis,
+        CreateAck,
+        CreateErr,
+        CreateOk,
+        CreateRequest,
+        EndToEndConfirm,
+        Expire,
+        ExpireNotice,
+        Herald,
+        LinkError,
+        LinkPairId,
+        PathSetup,
+        PathSetupAck,
+        PathTeardown,
+        PurifyOutcome,
+        RequestType,
+        SwapRecord,
+        Track,
+    )
+
+    uint32 = st.integers(0, 2**32 - 1)
+    uint64 = st.integers(0, 2**64 - 1)
+    small = st.one_of(st.integers(0, 3), uint64)
+    int32 = st.integers(-(2**31), 2**31 - 1)
+    fidelity = _fidelity(st)
+    seconds = st.one_of(st.floats(0.0, 0.01), st.floats(0.0, 1e9))
+    bell = st.integers(0, 3)
+    other = st.text(min_size=1, max_size=8)
+    name = st.one_of(st.sampled_from(nodes), other)
+    link = st.one_of(st.sampled_from(links), other)
+    text = st.text(max_size=16)
+    basis = st.sampled_from(Basis.values())
+    errors = st.sampled_from([e for e in LinkError.values() if e != LinkError.LINK_ERROR_UNSPECIFIED])
+    pair = st.builds(LinkPairId, link=link, seq=small)
+    two_pairs = st.tuples(pair, pair).filter(lambda ps: (ps[0].link, ps[0].seq) != (ps[1].link, ps[1].seq))
+    two_nodes = st.lists(name, min_size=2, max_size=2, unique=True)
+    route = st.one_of(st.just(list(nodes)), st.just(list(reversed(nodes))),
+                      st.lists(name, min_size=2, max_size=5, unique=True))
+    decay = st.one_of(st.just([]), st.lists(st.floats(-1.0, 1.0), min_size=3, max_size=3))
+    by_type = {
+        CreateRequest: two_nodes.flatmap(lambda n: st.builds(
+            CreateRequest, request_id=small, origin=st.just(n[0]), remote_node=st.just(n[1]),
+            type=st.sampled_from(RequestType.values()), number=st.integers(1, 2**32 - 1), min_fidelity=fidelity,
+            max_time=seconds, purpose_id=st.one_of(st.integers(0, 3), uint32), priority=int32, basis=basis)),
+        CreateAck: st.one_of(st.builds(CreateAck, request_id=small, accepted=st.just(True)),
+                             st.builds(CreateAck, request_id=small, accepted=st.just(False), error=errors)),
+        CreateOk: st.builds(CreateOk, request_id=small, pair=pair, bell_index=bell, goodness=fidelity,
+                            creation_time=seconds, outcome=st.integers(0, 1), basis=basis),
+        CreateErr: st.builds(CreateErr, request_id=small, error=errors, detail=text),
+        Herald: st.builds(Herald, pair=pair, bell_index=bell, attempts=st.integers(1, 2**64 - 1),
+                          emission_time=seconds),
+        Expire: st.builds(Expire, pair=pair, reason=text),
+        PathSetup: route.flatmap(lambda r: st.builds(
+            PathSetup, flow_id=small, source=st.just(r[0]), destination=st.just(r[-1]), route=st.just(r),
+            min_fidelity=fidelity, link_min_fidelity=fidelity, num_pairs=uint32, deadline=seconds,
+            swapping=st.one_of(st.just(""), text), purification=st.one_of(st.just(""), text),
+            cutoff=seconds)),
+        PathSetupAck: st.builds(PathSetupAck, flow_id=small, accepted=st.booleans(), reason=text),
+        PathTeardown: st.builds(PathTeardown, flow_id=small, reason=text),
+        Track: st.builds(Track, flow_id=small, head_pair=pair, via_pair=pair, frame=bell, swaps=uint32,
+                         created=seconds, decay=decay),
+        EndToEndConfirm: st.builds(EndToEndConfirm, flow_id=small, head_pair=pair, tail_pair=pair, frame=bell,
+                                   seq=small),
+        SwapRecord: two_pairs.flatmap(lambda ps: st.builds(
+            SwapRecord, flow_id=small, left=st.just(ps[0]), right=st.just(ps[1]), outcome=bell, decay=decay)),
+        PurifyOutcome: two_pairs.flatmap(lambda ps: st.builds(
+            PurifyOutcome, flow_id=small, keep=st.just(ps[0]), sacrifice=st.just(ps[1]), round=uint32,
+            outcome=bell, protocol=other)),
+        ExpireNotice: st.builds(ExpireNotice, flow_id=small, pair=pair, reason=text),
+    }
+    return st.one_of(*(by_type[k] for k in kinds))
+
+
+def _wire_actions(st: Any, sources: list[str], messages: Any) -> list[Any]:
+    """Message actions: a valid message, random bytes, a valid message with one byte flipped."""
+    src = st.one_of(st.sampled_from(sources), st.text(min_size=1, max_size=6))
+    return [
+        st.tuples(st.just("msg"), src, messages),
+        st.tuples(st.just("bytes"), src, st.binary(max_size=64)),
+        st.tuples(st.just("flip"), src, messages, st.integers(0, 2**16), st.integers(1, 255)),
+        st.tuples(st.just("advance"), st.one_of(st.floats(0.0, 2e-3), st.floats(0.0, 1.0))),
+    ]
+
+
+def _apply_wire(action: tuple[Any, ...], stack: Any) -> bool:
+    """Apply a message action to ``stack``; False if ``action`` is not one."""
+    from qstack.proto import encode
+
+    kind = action[0]
+    if kind == "msg":
+        _deliver(stack, action[1], encode(action[2], check=False))
+    elif kind == "bytes":
+        _deliver(stack, action[1], bytes(action[2]))
+    elif kind == "flip":
+        wire = bytearray(encode(action[2], check=False))
+        if wire:
+            wire[action[3] % len(wire)] ^= action[4]
+        _deliver(stack, action[1], bytes(wire))
+    else:
+        return False
+    return True
+
+
+def fuzz(make: Callable[[], Any], actions: Any, apply: Callable[[Any, tuple[Any, ...]], None], *,
+         examples: int = FUZZ_EXAMPLES, steps: int = FUZZ_STEPS, seed: int = 0,
+         explicit: Sequence[Sequence[tuple[Any, ...]]] = ()) -> CheckResult:
+    """Run the ``explicit`` sequences (a deterministic sweep of the cases every implementation
+    must survive, e.g. a pair in each Bell state), then ``examples`` random sequences (up to
+    ``steps`` long) of ``actions`` on fresh harnesses ``make()``, each action applied by
+    ``apply(harness, action)``, which raises :class:`Crash` on a finding. hypothesis shrinks a
+    failing sequence; the result names the smallest one found."""
+    for seq in explicit:
+        harness = make()
+        for i, action in enumerate(seq):
+            try:
+                apply(harness, action)
+            except Crash as exc:
+                shown = "; ".join(_describe(a) for a in list(seq)[: i + 1][-4:])
+                return CheckResult(False, 1, 0, tolerance=0, detail=f"crash after {i + 1} action(s): {exc} "
+                                   f"(last actions: {shown})")
+    try:
+        from hypothesis import HealthCheck, Phase, given, settings
+        from hypothesis import seed as hseed
+        from hypothesis import strategies as st
+    except ImportError:
+        return CheckResult.skipped("hypothesis not installed")
+
+    found: list[tuple[list[Any], str]] = []
+    counts = {"runs": 0, "actions": 0}
+
+    @hseed(seed)
+    @settings(max_examples=examples, derandomize=True, database=None, deadline=None, print_blob=False,
+              suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink],
+              report_multiple_bugs=False)
+    @given(st.lists(actions, max_size=steps))
+    def run(seq: list[Any]) -> None:
+        harness = make()
+        counts["runs"] += 1
+        for i, action in enumerate(seq):
+            counts["actions"] += 1
+            try:
+                apply(harness, action)
+            except Crash as exc:
+                found.append((seq[: i + 1], str(exc)))
+                raise
+
+    try:
+        run()
+    except Crash:
+        seq, why = found[-1]
+        shown = "; ".join(_describe(a) for a in seq[-4:])
+        return CheckResult(False, 1, 0, tolerance=0, detail=f"crash after {len(seq)} action(s): {why} "
+                           f"(last actions: {shown})")
+    return CheckResult(True, 0, 0, tolerance=0, detail=f"{counts['runs']} sequences, {counts['actions']} actions, "
+                       "no crash")
+
+
+def _describe(action: tuple[Any, ...]) -> str:
+    kind = action[0]
+    if kind == "to":
+        return f"to end {action[1]}: {_describe(action[2])}"
+    if kind in ("msg", "flip"):
+        return f"{kind} {type(action[2]).__name__} from {action[1]!r}"
+    if kind == "bytes":
+        return f"{len(action[2])} random bytes from {action[1]!r}"
+    return " ".join(str(x) for x in action)[:80]
+
+
+# ---------------------------------------------------------------------------------------------- network layer
+
+_NET_NODES, _NET_LINKS = ["a", "r", "b"], ["a-r", "r-b"]
+
+
+class _NetHarness:
+    """A repeater ``r`` between ``a`` and ``b``: its network layer (the target's swap policy) on a
+    fake runtime over a fake link layer the actions herald pairs from."""
+
+    def __init__(self, spec: Any) -> None:
+        from qstack.network.protocol import NetworkLayer
+        from qstack.testing import FakeLinkLayer, FakeRuntime, chain_topology
+
+        self.rt = FakeRuntime("r", positions=4)
+        self.link = FakeLinkLayer(self.rt, {"a": "a-r", "b": "r-b"})
+        self.net = NetworkLayer(self.rt, self.link, chain_topology(_NET_NODES), policies={"swapping": spec})
+        self.rt.stack.add(self.net)
+
+
+def _net_actions(st: Any) -> Any:
+    from qstack.proto import (
+        EndToEndConfirm,
+        Expire,
+        ExpireNotice,
+        PathSetup,
+        PathSetupAck,
+        PathTeardown,
+        PurifyOutcome,
+        SwapRecord,
+        Track,
+    )
+
+    kinds = [PathSetup, PathSetupAck, PathTeardown, Track, EndToEndConfirm, SwapRecord, PurifyOutcome, Expire,
+             ExpireNotice]
+    messages = _strategies(st, _NET_NODES, _NET_LINKS, kinds)
+    return st.one_of(
+        *_wire_actions(st, _NET_NODES, messages),
+        st.tuples(st.just("setup"), st.integers(1, 2)),
+        st.tuples(st.just("herald"), st.sampled_from(["a", "b"]), st.integers(1, 2), st.integers(0, 3)),
+        st.tuples(st.just("herald"), st.sampled_from(["a", "b"]), st.integers(1, 2), st.integers(0, 3)),
+    )
+
+
+def _net_apply(h: _NetHarness, action: tuple[Any, ...]) -> None:
+    from qstack.proto import PathSetup, PathSetupAck, encode
+
+    if _apply_wire(action, h.rt.stack):
+        return
+    kind = action[0]
+    if kind == "advance":
+        _guard("advancing the clock", h.rt.advance, action[1])
+    elif kind == "setup":  # a well-formed flow a → b through r: PATH SETUP from a, its ACK from b
+        fid = action[1]
+        _deliver(h.rt.stack, "a", encode(PathSetup(flow_id=fid, source="a", destination="b", route=_NET_NODES)))
+        _deliver(h.rt.stack, "b", encode(PathSetupAck(flow_id=fid, accepted=True)))
+    elif kind == "herald":  # a link pair for a purpose the network layer accepts, while a position is free
+        _, peer, purpose, bell = action
+        if h.rt.memory.free_positions and h.net.accepts(peer, purpose):
+            _guard(f"a pair heralded with {peer} (purpose {purpose}, Bell index {bell})",
+                   h.link.herald, peer, purpose_id=purpose, bell_index=bell)
+
+
+@check("swapping.never_crashes", "swapping", f"""No message sequence crashes the network layer: a
+       repeater's NetworkLayer running the policy (driven sans-I/O through qstack.testing) is fed
+       {FUZZ_EXAMPLES} random sequences of up to {FUZZ_STEPS} actions — valid network messages, random
+       bytes, corrupted messages, path setups, heralded link pairs, clock moves (hypothesis, fixed
+       seed) — and never raises; every input the parser refuses is a counted rejection.""")
+def _net_never_crashes(target: Target, ctx: Context) -> CheckResult:
+    try:
+        from hypothesis import strategies as st
+    except ImportError:
+        return CheckResult.skipped("hypothesis not installed")
+    spec = target.spec
+    sweep = [[("setup", 1), ("herald", "a", 1, bell), ("herald", "b", 1, bell)] for bell in range(4)]
+    return fuzz(lambda: _NetHarness(spec), _net_actions(st), _net_apply, seed=ctx.seed, explicit=sweep)
+
+
+# ---------------------------------------------------------------------------------------------- link layer
+
+class _LinkHarness:
+    """A two-node link (the target's scheme) on the simulation clock; both ends' upper layer a
+    collector that accepts every purpose and frees every pair."""
+
+    def __init__(self, scenario: Any) -> None:
+        from qstack.conformance.runs import _LinkCollector
+        from qstack.network.network import QuantumNetwork
+
+        self.net = QuantumNetwork(scenario)
+        self.obs = Observed(self.net)
+        spec = scenario.links[0]
+        self.ends = (spec.a, spec.b)
+        for node in self.ends:
+            self.net.link_layers[node].upper = _LinkCollector(node, self.net.link_layers[node], self.obs)
+        self.sources = [spec.a, spec.b, *(s.rt.node for s in self.net.stations.values())]
+
+
+def _link_actions(st: Any, nodes: list[str], links: list[str]) -> Any:
+    from qstack.proto import CreateAck, CreateErr, CreateOk, CreateRequest, Expire, Herald
+
+    messages = _strategies(st, nodes, links, [CreateRequest, CreateAck, CreateOk, CreateErr, Herald, Expire])
+    sources = [*nodes, f"station:{links[0]}"]
+    wire = [st.tuples(st.just("to"), st.integers(0, 1), a) for a in _wire_actions(st, sources, messages)]
+    return st.one_of(
+        *wire,
+        st.tuples(st.just("create"), st.integers(0, 1), st.one_of(st.integers(1, 5), st.just(2**32 - 1)),
+                  _fidelity(st), st.one_of(st.just(float("inf")), st.floats(1e-6, 1.0)), st.integers(0, 2)),
+        st.tuples(st.just("stop"), st.integers(0, 1), st.integers(0, 2)),
+    )
+
+
+def _link_apply(h: _LinkHarness, action: tuple[Any, ...]) -> None:
+    from qstack.link.service import LinkCreate
+
+    kind = action[0]
+    if kind == "to":
+        node = h.ends[action[1]]
+        inner = action[2]
+        if inner[0] == "advance":
+            sim = h.net.sim
+            _guard("advancing the clock", sim.run, sim.now + inner[1])
+        else:
+            _apply_wire(inner, h.net.runtimes[node].stack)
+    elif kind == "create":
+        _, side, number, fmin, max_time, purpose = action
+        node, peer = h.ends[side], h.ends[1 - side]
+        req = LinkCreate(peer, number=number, min_fidelity=fmin, max_time=max_time, purpose_id=purpose)
+        _guard(f"create({req})", h.net.link_layers[node].create, req)
+    elif kind == "stop":
+        node, peer = h.ends[action[1]], h.ends[1 - action[1]]
+        _guard("stop", h.net.link_layers[node].stop, peer, action[2])
+
+
+@check("link_scheme.never_crashes", "link_scheme", f"""No message sequence crashes the link layer: the two
+       LinkLayers of a 10 km link running the scheme are fed {FUZZ_EXAMPLES} random sequences of up to
+       {FUZZ_STEPS} actions — valid link messages (from the peer, the station or a stranger), random
+       bytes, corrupted messages, create/stop calls, clock moves (hypothesis, fixed seed) — and never
+       raise; every input the parser refuses is a counted rejection.""")
+def _link_never_crashes(target: Target, ctx: Context) -> CheckResult:
+    try:
+        from hypothesis import strategies as st
+    except ImportError:
+        return CheckResult.skipped("hypothesis not installed")
+    sc = chain(2, "10 km", seed=ctx.seed, duration=1.0, link={"scheme": target.scenario_spec()}, raw_fidelity=1.0)
+    spec = sc.links[0]
+    actions = _link_actions(st, [spec.a, spec.b], [f"{spec.a}-{spec.b}"])
+    return fuzz(lambda: _LinkHarness(sc), actions, _link_apply, seed=ctx.seed)
