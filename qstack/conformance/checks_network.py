@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from qstack.conformance.framework import N_SE, TOLERANCE, CheckResult, Context, Target, check
-from qstack.conformance.runs import Observed, all_occupied, chain, finite, mesh, observe
+from qstack.conformance.runs import Observed, all_occupied, chain, finite, mesh, observe, pairing_problems
 
 # ---------------------------------------------------------------------------------------------- swapping
 
@@ -66,17 +66,10 @@ def _announced(target: Target, ctx: Context) -> CheckResult:
        pair id at both ends).""")
 def _unique(target: Target, ctx: Context) -> CheckResult:
     obs = _swap_run(target, ctx)
-    problems = []
+    problems = pairing_problems(obs)
     for end, ds in (("tail", obs.tails), ("head", obs.heads)):
-        dup = [k for k, n in Counter((d.flow_id, d.pair_id) for d in ds).items() if n > 1]
-        problems += [f"{end} delivered {k} twice" for k in dup]
         seqs = [k for k, n in Counter((d.flow_id, d.seq) for d in ds).items() if n > 1]
         problems += [f"{end} seq {k} twice" for k in seqs]
-    tails = {(d.flow_id, d.pair_id): d for d in obs.tails}
-    for h in obs.heads:
-        t = tails.get((h.flow_id, h.peer_pair))
-        if t is None or t.peer_pair != h.pair_id:
-            problems.append(f"head pair {h.pair_id} does not match a tail delivery")
     return CheckResult(not problems, len(problems), 0, tolerance=0,
                        detail="; ".join(problems[:3]) or f"{len(obs.tails)} tail, {len(obs.heads)} head deliveries")
 

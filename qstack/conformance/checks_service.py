@@ -11,11 +11,10 @@
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from typing import Any
 
 from qstack.conformance.framework import TOLERANCE, CheckResult, Context, Target, check
-from qstack.conformance.runs import Observed, chain, observe
+from qstack.conformance.runs import Observed, chain, observe, pairing_problems
 
 # ---------------------------------------------------------------------------------------------- concurrent flows
 
@@ -70,13 +69,7 @@ def _concurrent_flows(target: Target, ctx: Context) -> CheckResult:
             prev = owner.setdefault((end, d.pair_id), d.flow_id)
             if prev != d.flow_id:
                 problems.append(f"pair {d.pair_id} delivered at the {end} in flows {prev} and {d.flow_id}")
-        dup = [k for k, n in Counter((d.flow_id, d.pair_id) for d in ds).items() if n > 1]
-        problems += [f"{end} delivered {k} twice" for k in dup]
-    tails = {(d.flow_id, d.pair_id): d for d in obs.tails}
-    for h in obs.heads:
-        t = tails.get((h.flow_id, h.peer_pair))
-        if t is None or t.peer_pair != h.pair_id:
-            problems.append(f"head pair {h.pair_id} of flow {h.flow_id} matches no tail delivery of that flow")
+    problems += pairing_problems(obs)
     counts = {fid: sum(d.flow_id == fid for d in obs.tails) for fid in flow_ids}
     for (s, t), fid in ((r, by_request[r]) for r in FLOWS_REQUESTS):
         if counts[fid] == 0:

@@ -11,6 +11,7 @@ would: nothing here reads protocol state.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -218,6 +219,21 @@ def observe_link(scenario: Any, min_fidelity: float, *, until: float, settle: fl
     first.stop(spec.b, purpose_id)
     net.sim.run(until=until + settle)
     return obs
+
+
+def pairing_problems(obs: Observed) -> list[str]:
+    """What breaks "each pair delivered once, at both ends": a pair id delivered twice at one end,
+    or a head delivery naming no tail delivery of its flow (or one that names another pair)."""
+    problems = []
+    for end, ds in (("tail", obs.tails), ("head", obs.heads)):
+        dup = [k for k, n in Counter((d.flow_id, d.pair_id) for d in ds).items() if n > 1]
+        problems += [f"{end} delivered {k} twice" for k in dup]
+    tails = {(d.flow_id, d.pair_id): d for d in obs.tails}
+    for h in obs.heads:
+        t = tails.get((h.flow_id, h.peer_pair))
+        if t is None or t.peer_pair != h.pair_id:
+            problems.append(f"head pair {h.pair_id} of flow {h.flow_id} matches no tail delivery of that flow")
+    return problems
 
 
 def all_occupied(net: Any) -> dict[str, list[int]]:

@@ -250,13 +250,13 @@ class NetworkLayer(Layer):
         link_min = (3.0 * w ** (1.0 / links) + 1.0) / 4.0 if w > 0 else 0.0
         deadline = self.rt.now + req.deadline
         # Without purification a request's min_fidelity is a floor every delivered pair must meet
-        # (judged by the worst-case estimate: every memory held its qubit since the oldest emission).
+        # (judged at delivery by the links and the storage the TRACK or SwapRecords carry).
         floor = req.floor if self.purification is not None else max(req.floor, req.min_fidelity)
         flow = self._new_flow(fid, route, 0, req.min_fidelity, link_min, req.pairs, deadline, req.priority, floor,
                               req.basis if req.type == "measure" else None, req.purpose)
         self.flows[fid] = flow
         if floor > 0.0 and self._links_reach(route, link_min):  # (else the link layer refuses: UNSUPPORTED)
-            best = self.topology.worst_case_fidelity(route, 0.0, link_min)
+            best = self.topology.route_coefficients(route, link_min)[0]  # fresh pairs, no storage yet
             if best < floor - 1e-9:  # schemes meet a budget to rounding
                 reason = (f"UNSUPPORTED: fidelity floor {floor:.6g} is out of reach on route {'-'.join(route)} "
                           f"(fresh pairs reach at most {best:.6g})")

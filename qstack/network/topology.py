@@ -122,19 +122,6 @@ class Topology:
         c = apply_memory(coeffs, self.memories[node_a].pauli_weights(age))
         return apply_memory(c, self.memories[node_b].pauli_weights(age))
 
-    def worst_case_fidelity(self, route: Sequence[str], age: float, link_min: float = 0.0) -> float:
-        """A lower bound on a pair's fidelity when its oldest link pair was emitted ``age`` seconds
-        ago: every memory on the route (repeaters included) is taken to have held its qubit for
-        ``age``, each link's state decays by its two ends' Pauli-twirled memory noise, then the
-        swap rule combines them. Storage only lowers a fidelity, so the pair's expected fidelity
-        is at least this; the network layer holds a request's ``min_fidelity`` to it."""
-        c: list[float] | None = None
-        for a, b in zip(route, route[1:], strict=False):
-            lc = self.stored(self.link_coefficients(self.link_between(a, b), link_min), a, b, age)
-            c = lc if c is None else list(theory.bell_diagonal_swap(c, lc))
-        assert c is not None, "a route has at least two nodes"
-        return float(c[0])
-
     def estimated_fidelity(self, route: Sequence[str], age: float) -> float:
         """What the end nodes can estimate of a pair's fidelity from what they know: the links'
         states combined by the swap rule, then their own memories' decay over ``age`` (storage

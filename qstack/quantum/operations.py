@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -72,6 +73,17 @@ PURIFICATION_PROTOCOLS = ("bbpssw", "dejmps")
 _IDEAL = GateNoise()
 
 
+def _true_branches(rho: np.ndarray, noise: GateNoise) -> list[np.ndarray]:
+    """The four unnormalised states of ``(a, d)`` per *true* bit outcome ``m = 2·m1 + m2`` of the
+    Bell-state measurement circuit on a 4-qubit ``rho`` (gate noise applied, no readout)."""
+    n = 4
+    rho = kernels.apply_unitary(rho, _CNOT, [1, 2], n)
+    rho = noise.after_gate(rho, [1, 2], n)
+    rho = kernels.apply_unitary(rho, _H, [1], n)
+    rho = noise.after_gate(rho, [1], n)
+    return [kernels.project_and_remove(rho, [1, 2], m, n) for m in range(4)]
+
+
 def _swap_branches(rho: np.ndarray, noise: GateNoise, correct: bool = True) -> np.ndarray:
     """All four observed-outcome branches of a swap on a 4-qubit ``rho`` (order a, b, c, d).
 
@@ -79,12 +91,7 @@ def _swap_branches(rho: np.ndarray, noise: GateNoise, correct: bool = True) -> n
     when the reported Bell outcome is ``k`` (its trace is the probability of reporting ``k``).
     Linear in ``rho``.
     """
-    n = 4
-    rho = kernels.apply_unitary(rho, _CNOT, [1, 2], n)
-    rho = noise.after_gate(rho, [1, 2], n)
-    rho = kernels.apply_unitary(rho, _H, [1], n)
-    rho = noise.after_gate(rho, [1], n)
-    true = [kernels.project_and_remove(rho, [1, 2], m, n) for m in range(4)]
+    true = _true_branches(rho, noise)
     e = noise.readout_error
     out = np.zeros((4, 4, 4), dtype=complex)
     for m_obs in range(4):
@@ -100,6 +107,20 @@ def _swap_branches(rho: np.ndarray, noise: GateNoise, correct: bool = True) -> n
 
 
 
+def _as_linear_map(fn: Any, rows: int) -> np.ndarray:
+    """The matrix (``rows`` × 256) of a map ``fn`` that is linear in ``ρ_ab ⊗ ρ_cd``, read on
+    ``v = (ρ_ab ⊗ ρ_cd)[i,j,k,l]`` flattened: column ``c`` is ``fn`` of the unit input ``c``,
+    given as the 16×16 four-qubit ρ (order a, b, c, d), with its output flattened."""
+    m = np.zeros((rows, 256), dtype=complex)
+    unit = np.zeros((4, 4, 4, 4), dtype=complex)
+    flat = unit.reshape(-1)
+    for col in range(256):
+        flat[:] = 0
+        flat[col] = 1
+        m[:, col] = np.asarray(fn(unit.transpose(0, 2, 1, 3).reshape(16, 16))).reshape(-1)
+    return m
+
+
 @lru_cache(maxsize=32)
 def _swap_map(noise: GateNoise, correct: bool = True) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     """The swap as linear maps on ``v = (ρ_ab ⊗ ρ_cd)[i,j,k,l]`` flattened to 256 entries.
@@ -109,28 +130,10 @@ def _swap_map(noise: GateNoise, correct: bool = True) -> tuple[np.ndarray, tuple
     ``(a, d)`` (row-major; Pauli-corrected if ``correct``). Sampling first and computing one
     branch is ~2× cheaper than computing all four.
     """
-    m = np.zeros((64, 256), dtype=complex)
-    unit = np.zeros((4, 4, 4, 4), dtype=complex)
-    flat = unit.reshape(-1)
-    for col in range(256):
-        flat[:] = 0
-        flat[col] = 1
-        rho16 = unit.transpose(0, 2, 1, 3).reshape(16, 16)
-        m[:, col] = _swap_branches(rho16, noise, correct).reshape(-1)
+    m = _as_linear_map(lambda rho16: _swap_branches(rho16, noise, correct), 64)
     branches = tuple(np.ascontiguousarray(m[16 * k : 16 * k + 16]) for k in range(4))
     probs = np.ascontiguousarray(m.reshape(4, 16, 256)[:, ::5, :].sum(axis=1))  # traces
     return probs, branches
-
-
-def _true_branches(rho: np.ndarray, noise: GateNoise) -> list[np.ndarray]:
-    """The four unnormalised states of ``(a, d)`` per *true* bit outcome ``m = 2·m1 + m2`` of the
-    Bell-state measurement circuit on a 4-qubit ``rho`` (gate noise applied, no readout)."""
-    n = 4
-    rho = kernels.apply_unitary(rho, _CNOT, [1, 2], n)
-    rho = noise.after_gate(rho, [1, 2], n)
-    rho = kernels.apply_unitary(rho, _H, [1], n)
-    rho = noise.after_gate(rho, [1], n)
-    return [kernels.project_and_remove(rho, [1, 2], m, n) for m in range(4)]
 
 
 @lru_cache(maxsize=32)
@@ -143,15 +146,7 @@ def _sampled_swap_map(noise: GateNoise, correct: bool) -> tuple[np.ndarray, tupl
     Pauli correction of the *reported* Bell outcome ``k`` when ``correct`` (a readout error makes
     them differ). This is what hardware does, and what the circuit path does.
     """
-    true = np.zeros((4, 16, 256), dtype=complex)
-    unit = np.zeros((4, 4, 4, 4), dtype=complex)
-    flat = unit.reshape(-1)
-    for col in range(256):
-        flat[:] = 0
-        flat[col] = 1
-        rho16 = unit.transpose(0, 2, 1, 3).reshape(16, 16)
-        for m, out in enumerate(_true_branches(rho16, noise)):
-            true[m, :, col] = out.reshape(-1)
+    true = _as_linear_map(lambda rho16: np.array(_true_branches(rho16, noise)), 64).reshape(4, 16, 256)
     probs = np.ascontiguousarray(true[:, ::5, :].sum(axis=1))  # traces
     blocks = []
     for m in range(4):
@@ -328,7 +323,6 @@ class BellMeasurement:
 
 #: a linear-optics Bell measurement: Ψ⁺ and Ψ⁻ only, no extra loss
 LINEAR_OPTICS_BSM = BellMeasurement(1.0, (2, 3))
-_PERFECT_BSM = BellMeasurement()
 
 
 def heralded_swap(
@@ -352,7 +346,7 @@ def heralded_swap(
     ([2, 3], True)
     """
     k = swap_inner(b, c, rng, noise, correct)
-    if bsm is None or bsm is _PERFECT_BSM:
+    if bsm is None or bsm.deterministic:
         return k
     if k not in bsm.outcomes:
         return None

@@ -252,27 +252,24 @@ class ClassicalChannel:
     def transmit(self, payload: bytes) -> None:
         """:meth:`send` for a caller that already holds ``bytes`` (no type check): count the
         message, then deliver it ``delay`` seconds from now."""
-        size = len(payload)
-        self.messages_sent += 1
-        self.bytes_sent += size
-        stats = self.src.stats
-        stats.messages_sent += 1
-        stats.bytes_sent += size
-        sim = self._sim
-        sim._push(sim.now + self.delay, self.dst._deliver, (self.src.name, payload))
+        self._post(len(payload), self.dst._deliver, (self.src.name, payload))
 
     def carry(self, obj: Any, size: int) -> None:
         """Deliver an object instead of bytes, counted as ``size`` bytes (see :meth:`Node.on_object`).
 
         The receiver gets ``obj`` itself, so the sender must not change it afterwards.
         """
+        self._post(size, self.dst._deliver_object, (self.src.name, obj, size))
+
+    def _post(self, size: int, deliver: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        """Count one message of ``size`` bytes and schedule ``deliver(*args)`` ``delay`` from now."""
         self.messages_sent += 1
         self.bytes_sent += size
         stats = self.src.stats
         stats.messages_sent += 1
         stats.bytes_sent += size
         sim = self._sim
-        sim._push(sim.now + self.delay, self.dst._deliver_object, (self.src.name, obj, size))
+        sim._push(sim.now + self.delay, deliver, args)
 
     def __repr__(self) -> str:
         return f"<ClassicalChannel {self.name!r} delay={self.delay!r}>"
