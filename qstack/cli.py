@@ -169,6 +169,9 @@ def _run_application(scenario: Any, args: argparse.Namespace) -> int:
     except StageError as exc:
         print(f"qstack run: {args.file}: {exc}", file=sys.stderr)
         return 3
+    except RuntimeError as exc:  # a role failed at run time (e.g. its EPR pairs' flow failed): the run's result
+        print(f"qstack run: {args.file}: application {spec.name!r} failed: {exc}", file=sys.stderr)
+        return 1
     if args.records is not None and not _write_records(result.records or [], args.records):
         return 2
     out = {
@@ -247,6 +250,94 @@ def _stages(args: argparse.Namespace) -> int:
         return 2
     print(network_stage(scenario).explain())
     return 0
+
+
+def _add_realtime_commands(sub: Any) -> None:
+    """``qstack up``, ``qstack qserve`` and ``qstack node serve`` (the real-time runtime)."""
+    procs = argparse.ArgumentParser(add_help=False)
+    procs.add_argument("--scenario", required=True, help="scenario file (TOML)")
+    procs.add_argument("--keys", required=True, help='pre-shared key file (JSON {"a|b": hex key})')
+    procs.add_argument("--ports", required=True, help="every process's address: qserve=PORT,n0=PORT,... (or host:port)")
+    procs.add_argument("--scale", type=float, default=1.0, help="network seconds per wall second (default 1)")
+    procs.add_argument("--epoch", type=float, default=None, help="wall-clock time.time() of network time 0")
+    qserve = sub.add_parser("qserve", help="run the quantum-state service of a real-time network", parents=[procs])
+    qserve.set_defaults(func=_qserve)
+    node = sub.add_parser("node", help="real-time nodes")
+    node_sub = node.add_subparsers(dest="node_command", required=True)
+    serve = node_sub.add_parser("serve", help="run one node of a scenario as this process", parents=[procs])
+    serve.add_argument("name", help="the node's name in the scenario")
+    serve.add_argument("--results", default=None, help="where to write this node's role results (pickle)")
+    serve.set_defaults(func=_node_serve)
+    up = sub.add_parser("up", help="run a scenario's application as real processes on loopback (one per node "
+                                   "plus the quantum-state service)")
+    up.add_argument("file", help="scenario file with an [application] table")
+    up.add_argument("--scale", type=float, default=1.0, help="network seconds per wall second (default 1)")
+    up.add_argument("--keys", default=None, help="pre-shared key file (default: fresh keys from the OS random source)")
+    up.add_argument("--timeout", type=float, default=120.0, help="give up after this many wall seconds (default 120)")
+    up.add_argument("--json", action="store_true", help="print one JSON object")
+    up.set_defaults(func=_up)
+
+
+def _qserve(args: argparse.Namespace) -> int:
+    from qstack.runtime.realtime.up import run_process
+
+    return run_process(args.scenario, None, args.keys, args.ports, scale=args.scale, epoch=args.epoch)
+
+
+def _node_serve(args: argparse.Namespace) -> int:
+    from qstack.runtime.realtime.up import run_process
+
+    return run_process(args.scenario, args.name, args.keys, args.ports, scale=args.scale, epoch=args.epoch,
+                       results=args.results)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from qstack.apps import make_application
+    from qstack.runtime.realtime.up import up
+    from qstack.scenario import ScenarioError, load_scenario
+
+    if not (args.scale > 0 and math.isfinite(args.scale)):
+        print(f"qstack up: --scale must be a finite number > 0, got {args.scale}", file=sys.stderr)
+        return 2
+    try:
+        scenario = load_scenario(args.file)
+        if scenario.application is None:
+            raise ValueError("qstack up runs a scenario's [application]; this file has none")
+        spec = scenario.application
+        app = make_application(spec.name, spec.params, spec.roles)
+    except (ScenarioError, OSError, ValueError) as exc:
+        print(_load_error("up", args.file, exc), file=sys.stderr)
+        return 2
+    result = up(args.file, scale=args.scale, keys=args.keys, timeout=args.timeout)
+    for role, why in result.failures.items():
+        print(f"qstack up: role {role!r} failed: {why}", file=sys.stderr)
+    if result.interrupted:
+        print("qstack up: interrupted; every process was stopped", file=sys.stderr)
+    elif not result.complete:
+        print(f"qstack up: not every role finished within {args.timeout:g} s; every process was stopped",
+              file=sys.stderr)
+    results = {role: result.results[role] for role in app.roles if role in result.results}
+    sim_time = max((r["simulated_time"] for r in result.reports.values()), default=0.0)
+    out = {
+        "application": spec.name, "roles": dict(spec.roles), "seed": scenario.simulation.seed,
+        "results": {role: _jsonable(v) for role, v in results.items()},
+        "simulated_time": sim_time, "wall_seconds": result.wall_seconds,
+        "messages": {n: r["messages_sent"] for n, r in result.reports.items()},
+        "summary": _jsonable(app.summary(results) or {}) if result.complete and not result.failures else {},
+    }
+    if args.json:
+        print(_dump_run("application", out))
+    else:
+        print(f"application {spec.name} (seed {out['seed']}): {sim_time:.6g} s network time "
+              f"in {result.wall_seconds:.3f} s wall (real processes)")
+        for role, value in out["results"].items():
+            text = str(value)
+            print(f"  {role} on {spec.roles[role]}: {text if len(text) <= 300 else text[:297] + '...'}")
+        for key, value in out["summary"].items():
+            print(f"  {key}: {value}")
+    if result.interrupted:
+        return 130
+    return 0 if result.complete and not result.failures else 1
 
 
 def _examples(args: argparse.Namespace) -> int:
@@ -346,6 +437,97 @@ def format_summary(r: dict) -> str:
     return "\n".join(lines)
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from qstack.scenario import ScenarioError
+    from qstack.sweep import SweepError, plan_sweep, progress_bar, run_sweep
+
+    for flag, path in (("--output", args.table), ("--runs-table", args.runs_table)):
+        if path is not None and not path.endswith((".csv", ".parquet")):
+            print(f"qstack sweep: {flag} {path}: the file must end in .csv or .parquet", file=sys.stderr)
+            return 2  # refused before running, so no run is lost
+    if args.scheduler is not None and args.workers is not None:
+        print("qstack sweep: --workers starts a local cluster; with --scheduler the cluster's own workers run "
+              "the sweep (give one of the two)", file=sys.stderr)
+        return 2
+    if args.workers is not None and args.workers < 1:
+        print(f"qstack sweep: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+        return 2
+    try:
+        plan = plan_sweep(args.file, args.param, args.runs, args.seed)  # every grid point checked first
+    except SweepError as exc:
+        print(f"qstack sweep: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    except (ScenarioError, OSError) as exc:
+        print(_load_error("sweep", args.file, exc), file=sys.stderr)
+        return 2
+    client = None
+    if args.scheduler is not None:
+        from distributed import Client
+
+        try:
+            client = Client(args.scheduler, timeout="20s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            print(f"qstack sweep: --scheduler {args.scheduler}: cannot connect: {exc}", file=sys.stderr)
+            return 2
+    import time
+
+    wall0 = time.perf_counter()
+    try:
+        table = run_sweep(args.file, plan.params, args.runs, plan.seed, client, workers=args.workers,
+                          progress=progress_bar())
+    except RuntimeError as exc:  # a run failed on every retry: say which, not a traceback
+        print(f"qstack sweep: {args.file}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if client is not None:
+            client.close()
+    workers = "the cluster's" if args.scheduler else str(args.workers or os.cpu_count() or 1)
+    print(f"qstack sweep: {plan.total} runs ({len(plan.points)} points × {plan.runs}, seed {plan.seed}) on "
+          f"{workers} workers in {time.perf_counter() - wall0:.1f} s", file=sys.stderr)
+    for path, write, what in ((args.table, table.write, "per-point"), (args.runs_table, table.write_runs, "per-run")):
+        if path is None:
+            continue
+        try:
+            write(path)
+        except (OSError, RuntimeError) as exc:
+            print(f"qstack sweep: {path}: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote the {what} table to {path}", file=sys.stderr)
+    if args.table is None:  # the per-point table as CSV on stdout
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            sys.stdout.write(table.write(os.path.join(tmp, "sweep.csv")).read_text(encoding="utf-8"))
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from qstack.plot import PlotError, plot_network, plot_table
+    from qstack.scenario import ScenarioError
+
+    if (args.table is None) == (args.network is None):
+        print("qstack plot: give a sweep TABLE, or --network FILE for a scenario's network", file=sys.stderr)
+        return 2
+    source = args.table if args.table is not None else args.network
+    out = args.figure or (os.path.splitext(os.path.basename(source))[0] + (".png" if args.table else "-network.png"))
+    if not out.endswith((".png", ".svg", ".pdf")):
+        print(f"qstack plot: --output {out}: the figure file must end in .png, .svg or .pdf", file=sys.stderr)
+        return 2
+    try:
+        if args.network is not None:
+            plot_network(args.network, out)
+        else:
+            plot_table(args.table, out, x=args.x, y=args.y)
+    except (ScenarioError, OSError) as exc:
+        print(_load_error("plot", source, exc), file=sys.stderr)
+        return 2
+    except (PlotError, ValueError) as exc:
+        print(f"qstack plot: {source}: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``qstack`` console script.
 
@@ -385,6 +567,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     examples.add_argument("dest", nargs="?", default=".", help="where to put examples/ and stages/ (default: .)")
     examples.add_argument("--force", action="store_true", help="overwrite files there that differ")
     examples.set_defaults(func=_examples)
+    sweep = sub.add_parser("sweep", help="run a scenario over a grid of parameter values, many runs each, on Dask")
+    sweep.add_argument("file", help="scenario file (TOML)")
+    sweep.add_argument("--param", action="append", required=True, metavar="FIELD=START:STOP:COUNT|FIELD=V1,V2,...",
+                       help="a sweep axis, e.g. links.length=10km:200km:20 or links.scheme=single_click,double_click "
+                            "(repeat for a grid of several axes)")
+    sweep.add_argument("--runs", type=int, default=1, help="runs per grid point, each with its own seed (default 1)")
+    sweep.add_argument("--seed", type=int, default=None, help="the sweep seed (default: the scenario's)")
+    sweep.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per core)")
+    sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                       help="run on this Dask cluster instead of a local one")
+    sweep.add_argument("-o", "--output", dest="table", metavar="TABLE", default=None,
+                       help="write the per-point table (means, standard errors) to TABLE: .parquet or .csv "
+                            "(default: CSV on stdout)")
+    sweep.add_argument("--runs-table", metavar="FILE", default=None,
+                       help="also write one row per run (its seed and figures) to FILE: .parquet or .csv")
+    sweep.set_defaults(func=_sweep)
+    plot = sub.add_parser("plot", help="draw a sweep table's figures, or a scenario's network (PNG/SVG)")
+    plot.add_argument("table", nargs="?", default=None, help="a table written by qstack sweep (.parquet or .csv)")
+    plot.add_argument("--network", metavar="FILE", default=None, help="draw this scenario's network instead")
+    plot.add_argument("-o", "--output", dest="figure", metavar="FIGURE", default=None,
+                      help="the figure file: .png, .svg or .pdf (default: the input's name with .png)")
+    plot.add_argument("--x", default=None, help="draw one panel: this column on the x axis (with --y)")
+    plot.add_argument("--y", default=None, help="the figure on the y axis, e.g. rate or fidelity_mean (with --x)")
+    plot.set_defaults(func=_plot)
+    _add_realtime_commands(sub)
     sub.add_parser("conformance", add_help=False,
                    help="check a protocol implementation against its layer's contract (docs/conformance.md)")
     args = parser.parse_args(args_list)

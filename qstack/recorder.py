@@ -154,35 +154,93 @@ class PairRecords:
     The waiting time of a link pair is how long it sat in memory from its emission to the swap
     (or delivery) that consumed it; ``link_waits`` lists them for the links of the route, in
     route order, joined by ``;``.
+
+    Only :attr:`rows` grows with the run: what is kept of a pair on its way (its heralds, the
+    segments its swaps joined) is dropped when it is delivered, expired, discarded or
+    consumed by purification. Attach before the run starts: a swap of a link pair heralded
+    before is taken for a swap of a discarded pair.
     """
 
     def __init__(self, fidelity_of: Callable[[Any], float] | None = None) -> None:
         self.rows: list[dict[str, Any]] = []
         self._fidelity_of = fidelity_of
-        self._heralded: dict[tuple[str, int], float] = {}
+        # link pairs heralded and not yet consumed: key -> (emission time, both ends reported)
+        self._heralded: dict[tuple[str, int], tuple[float, bool]] = {}
+        # link pairs consumed (swapped, delivered, dropped) before the second end's LinkOK: that
+        # LinkOK is still to come and must not herald the pair again
+        self._awaiting: set[tuple[str, int]] = set()
         self._segments: dict[tuple[str, int], dict[tuple[str, int], tuple[bool, float]]] = {}
 
     def attach(self, recorder: Recorder) -> PairRecords:
         """Subscribe to the events the rows need; returns self."""
         from qstack.link.service import LinkOK
-        from qstack.network.protocol import SwapEvent
-        from qstack.network.service import NetDeliver
+        from qstack.network.protocol import PurificationEvent, SwapEvent
+        from qstack.network.service import NetDeliver, NetExpire
 
         recorder.subscribe(LinkOK, self._on_ok)
         recorder.subscribe(SwapEvent, self._on_swap)
         recorder.subscribe(NetDeliver, self._on_deliver)
+        recorder.subscribe(NetExpire, self._on_expire)
+        recorder.subscribe(PurificationEvent, self._on_purification)
         return self
 
+    @property
+    def pending(self) -> int:
+        """Entries kept for pairs still on their way (heralded link pairs and joined segments)."""
+        return len(self._heralded) + len(self._segments) + len(self._awaiting)
+
+    def _forget(self, key: tuple[str, int]) -> None:
+        """The pair ``key`` is gone: drop its herald and every link pair of its segment."""
+        if key in self._heralded:
+            self._consume(key)
+        seg = self._segments.pop(key, None)
+        if seg is not None:
+            for k in seg:
+                self._segments.pop(k, None)
+
+    def _on_expire(self, e: Any) -> None:
+        self._forget(e.pair_id)
+
+    def _on_purification(self, ev: Any) -> None:
+        self._forget(ev.sacrifice)  # measured: consumed, whatever the round's outcome
+        if not ev.success:
+            self._forget(ev.keep)
+
     def _on_ok(self, ok: Any) -> None:
-        self._heralded[ok.pair_id] = ok.created
+        key = ok.pair_id
+        if key in self._awaiting:  # the second end's report of a pair already consumed
+            self._awaiting.discard(key)
+        elif key in self._heralded:
+            self._heralded[key] = (ok.created, True)
+        else:
+            self._heralded[key] = (ok.created, False)
+
+    def _consume(self, key: tuple[str, int]) -> float:
+        """Take link pair ``key`` out of the heralded ones; its emission time (NaN if unknown)."""
+        entry = self._heralded.pop(key, None)
+        if entry is None:
+            return math.nan
+        if not entry[1]:
+            self._awaiting.add(key)
+        return entry[0]
+
+    def _known(self, key: tuple[str, int]) -> bool:
+        """Whether link pair ``key`` is on its way (heralded, or part of a joined segment)."""
+        return key in self._heralded or key in self._segments
 
     def _segment(self, key: tuple[str, int]) -> dict[tuple[str, int], tuple[bool, float]]:
         seg = self._segments.get(key)
         if seg is None:
-            seg = self._segments[key] = {key: (False, self._heralded.pop(key, math.nan))}
+            seg = self._segments[key] = {key: (False, self._consume(key))}
         return seg
 
     def _on_swap(self, ev: Any) -> None:
+        if not (self._known(ev.up) and self._known(ev.down)):
+            # one half was discarded already (its far end cut it off while the Expire was still
+            # on its way here): the joined pair is being discarded too, by messages no event shows
+            self._forget(ev.up)
+            self._forget(ev.down)
+            return
         merged = {**self._segment(ev.up), **self._segment(ev.down)}
         for k in (ev.up, ev.down):  # the two link pairs consumed here waited until now
             final, v = merged[k]

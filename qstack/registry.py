@@ -93,6 +93,7 @@ class Registry(Generic[T]):
         self._check = check
         self._factories: dict[str, Callable[..., T]] = {}
         self._entry_points_loaded = False
+        self._in_use: set[str] = set()  # names of plug-in objects built or accepted here
         REGISTRIES[kind] = self
 
     def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
@@ -136,6 +137,25 @@ class Registry(Generic[T]):
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
+    def known(self, name: str) -> bool:
+        """Whether ``name`` names a plug-in of this kind: registered (entry points included), or
+        the ``name`` of a plug-in object this registry built or accepted (a policy passed from
+        Python as an object, or loaded from ``"module:Name"``). What a decoder checks a policy
+        name in a received message against.
+
+        >>> r = Registry("shade", "shade policy")
+        >>> class Dark:
+        ...     name = "dark"
+        >>> r.known("dark")
+        False
+        >>> _ = r.create(Dark()); r.known("dark")
+        True
+        """
+        if name in self._in_use:
+            return True
+        self._load_entry_points()
+        return name in self._factories
+
     def get(self, name: str) -> Callable[..., T]:
         """The factory registered as ``name`` (or imported from ``"module:Name"``)."""
         self._load_entry_points()
@@ -172,6 +192,7 @@ class Registry(Generic[T]):
             problem = self._check(obj)
             if problem:
                 raise PluginError(f"{self.what} {spec_name(obj)!r}: {problem}")
+        self._in_use.add(spec_name(obj))
         return obj
 
     def __repr__(self) -> str:

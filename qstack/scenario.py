@@ -45,7 +45,7 @@ dataclasses are built directly, so a :class:`Scenario` is valid however it was m
 
 The schema (every key, its default and its range) is documented on the dataclasses:
 :class:`SimulationSpec`, :class:`HardwareSpec`, :class:`NodeSpec`, :class:`LinkSpec`,
-:class:`PolicySpec`, :class:`PurificationSpec`, :class:`RequestSpec`.
+:class:`PolicySpec`, :class:`PurificationSpec`, :class:`RequestSpec`, :class:`SecuritySpec`.
 """
 
 from __future__ import annotations
@@ -81,6 +81,9 @@ __all__ = [
     "ROUTING_POLICIES",
     "SCHEMES",
     "STARLIGHT_HARDWARE",
+    "MAX_MEMORY_POSITIONS",
+    "MAX_SIMULATED_CYCLES",
+    "MAX_TOTAL_MEMORY_POSITIONS",
     "HardwareSpec",
     "LinkSpec",
     "NodeSpec",
@@ -123,8 +126,33 @@ STARLIGHT_HARDWARE: Final[Mapping[str, Any]] = MappingProxyType(
 045027 (2021)): memories at 2 kHz with efficiency 0.75 and coherence time 1.3 s (here a T2),
 detectors of efficiency 0.8 without dark counts, 10 memory positions per link end."""
 
+UINT32_MAX: Final[int] = 2**32 - 1
+"""Largest count the protocol messages carry (``uint32``: ``num_pairs``, ``max_rounds``)."""
+INT32_RANGE: Final[tuple[int, int]] = (-(2**31), 2**31 - 1)
+"""Range of a request ``priority`` (``int32`` in the network and link protocols)."""
+
+MAX_MEMORY_POSITIONS: Final[int] = 65_536
+"""Most memory positions one link end may reserve (``memory_positions`` of a profile or link).
+
+Each simulated position costs about half a kilobyte before it holds a qubit and is served by the
+link protocol one by one; 2¹⁶ per link end is far beyond any memory built so far and keeps a
+scenario within what one machine can hold (see also :data:`MAX_TOTAL_MEMORY_POSITIONS`)."""
+
+MAX_TOTAL_MEMORY_POSITIONS: Final[int] = 2**20
+"""Most memory positions all link ends of a scenario may reserve together (about 0.5 GB)."""
+
+MAX_SIMULATED_CYCLES: Final[float] = 1e9
+"""How many attempt cycles of the scenario's fastest link ``simulation.duration``, a request's
+``start`` and its ``start + deadline`` may span.
+
+Simulated time is a double in seconds, so its resolution at time ``T`` is ``T·2⁻⁵²``: at
+``1e9`` cycles it is 2·10⁻⁷ of a cycle, and the attempt grid, heralds and messages keep their
+order and spacing. Far beyond, one cycle no longer moves the clock (at ``T = 1e299 s`` a step
+is 10²⁸³ s): a link would herald pairs forever at one instant and the run could not end, so such
+times are refused at load."""
+
 _TOP_LEVEL: Final[tuple[str, ...]] = (
-    "simulation", "hardware", "nodes", "links", "policies", "requests", "application",
+    "simulation", "hardware", "nodes", "links", "policies", "requests", "application", "security",
 )
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -239,13 +267,19 @@ def _range_text(low: float, high: float, low_inclusive: bool, high_inclusive: bo
     return f"in {left}{low:g}, {high:g}{right}{suffix}"
 
 
-def _integer(low: int | None = None) -> _Rule:
+def _integer(low: int | None = None, high: int | None = None, note: str = "") -> _Rule:
     def convert(value: object) -> int:
-        if not isinstance(value, Integral) or isinstance(value, bool) or (low is not None and value < low):
+        if not isinstance(value, Integral) or isinstance(value, bool):
+            raise _Invalid
+        if (low is not None and value < low) or (high is not None and value > high):
             raise _Invalid
         return int(value)
 
-    return _Rule("an integer" + ("" if low is None else f" >= {low}"), convert)
+    if high is None:
+        allowed = "an integer" + ("" if low is None else f" >= {low}")
+    else:
+        allowed = f"an integer in [{low}, {high}]" if low is not None else f"an integer <= {high}"
+    return _Rule(allowed + note, convert)
 
 
 def _number(
@@ -488,7 +522,9 @@ class _Spec:
 @dataclass(frozen=True)
 class SimulationSpec(_Spec):
     """The ``[simulation]`` table: ``seed`` (integer >= 0, required), ``duration`` (simulated
-    time limit in s, > 0; optional when every request asks for a number of ``pairs``), an
+    time limit in s, > 0 and at most :data:`MAX_SIMULATED_CYCLES` attempt cycles of the fastest
+    link, where the clock still resolves a cycle; optional when every request asks for a number
+    of ``pairs``), an
     optional ``name`` and ``wire``: how classical messages travel between simulated nodes,
     ``"objects"`` (default: validated message objects, counted at their serialised size) or
     ``"bytes"`` (serialised and parsed like on a real network) -- the same run either way, see
@@ -515,8 +551,9 @@ class SimulationSpec(_Spec):
 class HardwareSpec(_Spec):
     """A named hardware profile, ``[hardware.<name>]``; nodes refer to it by name.
 
-    * ``memory_positions`` (int >= 1, required): memory positions reserved at each end of
-      every link of the node;
+    * ``memory_positions`` (int in [1, 65536], required): memory positions reserved at each end
+      of every link of the node (all link ends of a scenario together at most 2²⁰:
+      :data:`MAX_MEMORY_POSITIONS`, :data:`MAX_TOTAL_MEMORY_POSITIONS`);
     * ``attempt_rate`` (Hz, > 0, required): most entanglement attempts per second per memory;
     * ``t1``, ``t2`` (s, > 0 or ``"inf"``, default ``inf``; ``t2 <= 2·t1``), or instead
       ``depolarizing_time`` (s, > 0; only with infinite ``t1`` and ``t2``);
@@ -566,7 +603,7 @@ class HardwareSpec(_Spec):
 
     _RULES: ClassVar[Mapping[str, _Rule]] = {
         "name": _name("a profile name"),
-        "memory_positions": _integer(1),
+        "memory_positions": _integer(1, MAX_MEMORY_POSITIONS, " (per link end)"),
         "attempt_rate": _quantity("frequency", low_inclusive=False),
         "t1": _quantity("time", low_inclusive=False, allow_inf=True, example='"1 s"'),
         "t2": _quantity("time", low_inclusive=False, allow_inf=True, example='"1.3 s"'),
@@ -677,7 +714,7 @@ class LinkSpec(_Spec):
     * ``classical_delay_per_km`` (s per km, > 0): overrides the fibre delay ``n/c`` for
       classical messages;
     * optional overrides of the end nodes' profiles: ``memory_positions`` (int >= 1, at each
-      end), ``detector_efficiency`` and ``dark_count_probability`` (the station's detectors;
+      end, in [1, 65536]), ``detector_efficiency`` and ``dark_count_probability`` (the station's detectors;
       required when the two ends' profiles disagree on them).
 
     >>> link = LinkSpec("a", "b", length="10 km", station_position=0.25)
@@ -714,7 +751,7 @@ class LinkSpec(_Spec):
         "rounds": _choice("interleaved", "sequential"),
         "attempt_clock": _choice("slotted", "free"),
         "classical_delay_per_km": _quantity("time", low_inclusive=False, example='"5 us"', note=" (per km)"),
-        "memory_positions": _integer(1),
+        "memory_positions": _integer(1, MAX_MEMORY_POSITIONS, " (per link end)"),
         "detector_efficiency": _number(0.0, 1.0),
         "dark_count_probability": _number(0.0, 1.0, high_inclusive=False),
     }
@@ -762,7 +799,7 @@ class PurificationSpec(_Spec):
     ``"dejmps"``; entanglement pumping ``"dejmps_pumping"`` (DEJMPS steps) or
     ``"bbpssw_pumping"`` (each step twirls both pairs, then BBPSSW); ``"pumping"`` is an alias of
     ``"dejmps_pumping"`` kept for existing scenarios), ``target_fidelity`` in (0.5, 1] (required), ``scope``
-    (``"link"``, the default, or ``"end_to_end"``) and ``max_rounds`` (int >= 1, default 3).
+    (``"link"``, the default, or ``"end_to_end"``) and ``max_rounds`` (int in [1, 2³² − 1], default 3).
 
     >>> PurificationSpec("dejmps", target_fidelity=0.95).scope
     'link'
@@ -777,7 +814,7 @@ class PurificationSpec(_Spec):
         "protocol": _plugin("purification", "purification policy", PURIFICATION_PROTOCOLS),
         "target_fidelity": _number(0.5, 1.0, low_inclusive=False),
         "scope": _choice(*PURIFICATION_SCOPES),
-        "max_rounds": _integer(1),
+        "max_rounds": _integer(1, UINT32_MAX, " (uint32, as the protocol carries it)"),
     }
 
 
@@ -809,17 +846,41 @@ class PolicySpec(_Spec):
 
 
 @dataclass(frozen=True)
+class SecuritySpec(_Spec):
+    """The ``[security]`` table: ``keys``, the path of a JSON key file ``{"a|b": "<64 hex
+    digits>", ...}`` holding the pre-shared key of every pair of nodes that may exchange classical
+    messages — every pair of nodes, and each link's heralding station ``"station:<a>-<b>"`` with
+    both of its ends — relative to the scenario file (to the working directory for a scenario
+    given as a dict). Every classical frame is authenticated with its pair's key (HMAC-SHA256 and
+    a sequence number, :mod:`qstack.runtime.auth`). Without ``keys`` each run draws fresh keys from
+    the operating system's random source, never from the seed; tags never change an outcome, so a
+    run is the same for a seed either way.
+
+    >>> SecuritySpec().keys is None
+    True
+    """
+
+    keys: str | None = None
+
+    _RULES: ClassVar[Mapping[str, _Rule]] = {
+        "keys": _text(),
+    }
+
+
+@dataclass(frozen=True)
 class RequestSpec(_Spec):
     """A ``[[requests]]`` entry: entangled pairs wanted between two ``"end"`` nodes.
 
     * ``source``, ``destination``: distinct nodes with role ``"end"``, joined by some path;
-    * ``pairs`` (int >= 1): how many; absent means as many as possible until
-      ``simulation.duration``;
+    * ``pairs`` (int in [1, 2³² − 1], the protocol's ``uint32``): how many; absent means as
+      many as possible until ``simulation.duration``;
     * ``min_fidelity`` in [0, 1] (default 0): every delivered pair's estimated fidelity is at
       least this (pairs below it are discarded and counted per flow in ``discarded``; an
       unreachable one fails the flow with UNSUPPORTED), unless the flow purifies, where it sets
       the links' budget only; ``deadline`` (s, > 0): time allowed after
-      ``start`` (s, >= 0, default 0); ``priority`` (int, default 0);
+      ``start`` (s, >= 0, default 0); ``priority`` (int in [−2³¹, 2³¹ − 1], the protocol's
+      ``int32``; default 0); ``start`` and ``start + deadline`` span at most
+      :data:`MAX_SIMULATED_CYCLES` attempt cycles of the fastest link;
     * ``type``: ``"keep"`` (default) or ``"measure"``; ``basis`` (``"Z"``, ``"X"`` or ``"Y"``,
       default ``"Z"``) only for ``"measure"``.
 
@@ -840,11 +901,11 @@ class RequestSpec(_Spec):
     _RULES: ClassVar[Mapping[str, _Rule]] = {
         "source": _name("a node name"),
         "destination": _name("a node name"),
-        "pairs": _integer(1),
+        "pairs": _integer(1, UINT32_MAX, " (uint32, as the protocol carries it)"),
         "min_fidelity": _number(0.0, 1.0),
         "deadline": _quantity("time", low_inclusive=False, example='"1 s"'),
         "start": _quantity("time", example='"0 s"'),
-        "priority": _integer(),
+        "priority": _integer(*INT32_RANGE, " (int32, as the protocol carries it)"),
         "type": _choice(*REQUEST_TYPES),
         "basis": _choice(*MEASUREMENT_BASES),
     }
@@ -884,6 +945,26 @@ def _components(adjacency: Mapping[str, set[str]]) -> dict[str, int]:
                     label[neighbour] = component
                     queue.append(neighbour)
     return label
+
+
+def _attempt_cycle(link: _Entry, profile_a: _Entry | None, profile_b: _Entry | None) -> float | None:
+    """A link's attempt cycle ``max(2·d_a, 2·d_b, slower end's 1/attempt_rate)`` from its entries
+    (as :meth:`Scenario.link_hardware` computes it), or None when a value it needs is invalid."""
+    rates = [p.get("attempt_rate") for p in (profile_a, profile_b) if p is not None]
+    length, position = link.get("length"), link.get("station_position")
+    if len(rates) != 2 or None in rates or length is None or position is None:
+        return None
+    period = max(1.0 / rates[0], 1.0 / rates[1])
+    per_km = link.get("classical_delay_per_km")
+    arms = (length * position, length * (1.0 - position))
+    if per_km is not None:
+        delays = [per_km * arm / 1e3 for arm in arms]
+    else:
+        index = link.get("refractive_index")
+        if index is None:
+            return None
+        delays = [Fibre(arm, 0.0, index).delay for arm in arms]
+    return max(2.0 * delays[0], 2.0 * delays[1], period)
 
 
 def _check_network(
@@ -937,6 +1018,8 @@ def _check_network(
     names = list(node_by_name)
     adjacency: dict[str, set[str]] = {name: set() for name in names}
     seen: dict[frozenset[str], _Entry] = {}
+    reserved: dict[str, tuple[int, str]] = {}  # memory_positions path -> (positions it reserves, value)
+    fastest: tuple[float, str] | None = None  # the shortest attempt cycle and its link
     for link in links or ():
         if link is None:
             continue
@@ -963,8 +1046,19 @@ def _check_network(
         adjacency[a].add(b)
         adjacency[b].add(a)
         profile_a, profile_b = profile_of(a), profile_of(b)
+        if link.get("memory_positions") is not None:
+            reserved[link.at("memory_positions")] = (2 * link.get("memory_positions"), link.shown("memory_positions"))
+        else:
+            for profile in (profile_a, profile_b):
+                if profile is not None and profile.get("memory_positions") is not None:
+                    path = profile.at("memory_positions")
+                    count = reserved.get(path, (0, ""))[0] + profile.get("memory_positions")
+                    reserved[path] = (count, profile.shown("memory_positions"))
         if profile_a is None or profile_b is None:
             continue
+        cycle = _attempt_cycle(link, profile_a, profile_b)
+        if cycle is not None and cycle > 0.0 and (fastest is None or cycle < fastest[0]):
+            fastest = (cycle, f"{a}-{b}")
         for key in ("detector_efficiency", "dark_count_probability"):
             value_a, value_b = profile_a.get(key), profile_b.get(key)
             if link.get(key) is None and key not in link.bad and None not in (value_a, value_b) and value_a != value_b:
@@ -974,6 +1068,15 @@ def _check_network(
                     f"{profile_b.path}.{key} = {value_b:g}"
                 )
 
+    total = sum(count for count, _ in reserved.values())
+    if total > MAX_TOTAL_MEMORY_POSITIONS:
+        path = max(reserved, key=lambda k: reserved[k][0])
+        count, shown = reserved[path]
+        errors.append(
+            f"{path}: must keep the link ends' memory positions within {MAX_TOTAL_MEMORY_POSITIONS} in all "
+            f"(MAX_TOTAL_MEMORY_POSITIONS: what one simulation holds; they reserve {total}, {count} of them "
+            f"by this value), got {shown}"
+        )
     if requests is not None and not requests and application is None:
         errors.append("requests: at least one [[requests]] entry (or an [application]) is required")
     if application is not None and nodes is not None:
@@ -983,7 +1086,26 @@ def _check_network(
                 errors.append(f"application.roles.{role}: must name a node, got {_show(node)}; nodes are "
                               + ", ".join(sorted(_show(k) for k in known if k)))
     component = _components(adjacency)
+    if application is not None:
+        roles = [(role, node) for role, node in application.roles.items() if node in component]
+        for role, node in roles[1:]:
+            first_role, first = roles[0]
+            if component[node] != component[first]:
+                errors.append(
+                    f"application.roles.{role}: must be reachable through [[links]] from {_show(first)} "
+                    f"(application.roles.{first_role}), got {_show(node)} (no path: the nodes are not connected)"
+                )
     duration = None if simulation is None else simulation.get("duration")
+    horizon = None if fastest is None else MAX_SIMULATED_CYCLES * fastest[0]
+
+    def beyond() -> str:
+        assert fastest is not None and horizon is not None
+        return (f"must be <= {_si(horizon, 's')} ({MAX_SIMULATED_CYCLES:g} attempt cycles of link "
+                f"{fastest[1]}, {_si(fastest[0], 's')} each: MAX_SIMULATED_CYCLES; beyond it the simulation "
+                "clock, a double, no longer resolves a cycle)")
+
+    if horizon is not None and duration is not None and duration > horizon:
+        errors.append(f"simulation.duration: {beyond()}, got {simulation.shown('duration')}")
     for r in requests or ():
         if r is None:
             continue
@@ -1013,6 +1135,13 @@ def _check_network(
             errors.append(
                 f"{r.at('start')}: must be < simulation.duration = {_si(duration, 's')}, got {r.shown('start')}"
             )
+        elif horizon is not None and start is not None and start > horizon:
+            errors.append(f"{r.at('start')}: {beyond()}, got {r.shown('start')}")
+        elif horizon is not None and start is not None and r.get("deadline") is not None \
+                and start + r.get("deadline") > horizon:
+            shown_start = r.shown("start")
+            errors.append(f"{r.at('deadline')}: start + deadline {beyond()} (start = {shown_start}), "
+                          f"got {r.shown('deadline')}")
 
     if simulation is not None and simulation.get("duration") is None and "duration" not in simulation.bad:
         unbounded = [
@@ -1059,6 +1188,7 @@ class Scenario:
     requests: tuple[RequestSpec, ...]
     policies: PolicySpec = field(default_factory=PolicySpec)
     application: ApplicationSpec | None = None
+    security: SecuritySpec = field(default_factory=SecuritySpec)
 
     def __post_init__(self) -> None:
         errors: list[str] = []
@@ -1066,6 +1196,8 @@ class Scenario:
             errors.append(f"simulation: must be a SimulationSpec, got {_show(self.simulation)}")
         if not isinstance(self.policies, PolicySpec):
             errors.append(f"policies: must be a PolicySpec, got {_show(self.policies)}")
+        if not isinstance(self.security, SecuritySpec):
+            errors.append(f"security: must be a SecuritySpec, got {_show(self.security)}")
         arrays = {"hardware": HardwareSpec, "nodes": NodeSpec, "links": LinkSpec, "requests": RequestSpec}
         for name, cls in arrays.items():
             items = getattr(self, name)
@@ -1114,6 +1246,8 @@ class Scenario:
         if self.application is not None:
             out["application"] = {"name": self.application.name, "roles": dict(self.application.roles),
                                   "params": dict(self.application.params)}
+        if self.security.keys is not None:
+            out["security"] = self.security._as_dict()
         return out
 
     def node(self, name: str) -> NodeSpec:
@@ -1282,6 +1416,7 @@ def _scenario_from_mapping(data: Mapping[Any, Any], registry: Sequence[str], sou
         requests_raw = []  # an application scenario needs no [[requests]]
     requests = _read_array(RequestSpec, requests_raw, "requests", errors)
     _check_network(simulation, profiles, nodes, links, requests, errors, application=application)
+    security = _read_security(data.get("security"), source, nodes, links, errors)
     if errors:
         raise ScenarioError(sorted(errors, key=_file_order), source=source)
 
@@ -1297,7 +1432,41 @@ def _scenario_from_mapping(data: Mapping[Any, Any], registry: Sequence[str], sou
         requests=tuple(RequestSpec(**r.values) for r in requests or () if r is not None),
         policies=PolicySpec(**policy_values),
         application=application,
+        security=security or SecuritySpec(),
     )
+
+
+def _read_security(raw: Any, source: str | None, nodes: Sequence[_Entry | None] | None,
+                   links: Sequence[_Entry | None] | None, errors: list[str]) -> SecuritySpec | None:
+    """The ``[security]`` table, its key file read and checked to hold a key for every pair of
+    nodes that may exchange classical messages (the path made absolute, relative to the file)."""
+    if raw is None:
+        return None
+    entry = _read_entry(SecuritySpec, raw, "security", errors)
+    if entry is None or entry.values.get("keys") is None:
+        return SecuritySpec(**entry.values) if entry is not None else None
+    path = Path(entry.values["keys"])
+    if not path.is_absolute():
+        path = (Path(source).parent if source else Path.cwd()) / path
+    from qstack.runtime.auth import PairKeys
+    from qstack.runtime.sim import authenticated_pairs
+
+    try:
+        keys = PairKeys.from_file(path)
+    except (ValueError, TypeError) as exc:
+        errors.append(f"security.keys: {exc}")
+        return None
+    if nodes is not None and links is not None and not errors:
+        names = [n.values["name"] for n in nodes if n is not None]
+        ends = [(link.values["a"], link.values["b"]) for link in links if link is not None]
+        missing = [f"{a}|{b}" for a, b in authenticated_pairs(names, ends) if (a, b) not in keys]
+        if missing:
+            shown = ", ".join(repr(m) for m in missing[:6])
+            if len(missing) > 6:
+                shown += f" and {len(missing) - 6} more"
+            errors.append(f"security.keys: key file {str(path)!r} has no key for {len(missing)} pair(s) of nodes "
+                          f"that exchange classical messages: {shown}")
+    return SecuritySpec(keys=str(path))
 
 
 @dataclass(frozen=True)
@@ -1415,7 +1584,7 @@ def load_scenario(
     """
     registry = tuple(ROUTING_POLICIES if routing_policies is None else routing_policies)
     if isinstance(source, Mapping):
-        return _scenario_from_mapping(source, registry, None)
+        return _validated(source, registry, None)
     if not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"load_scenario takes a path to a .toml file or a dict, got {type(source).__name__}")
     path = Path(source)
@@ -1438,7 +1607,56 @@ def load_scenario(
         parsed = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _toml_error(exc, text, str(path)) from None
-    return _scenario_from_mapping(parsed, registry, str(path))
+    except RecursionError:  # the parser recurses once per nested array or inline table
+        depth = _nesting_depth(text)
+        raise ScenarioError(f"invalid TOML: arrays and inline tables nested {depth} deep, deeper than the TOML "
+                            f"parser can read; a scenario nests at most {MAX_NESTING} deep",
+                            source=str(path)) from None
+    return _validated(parsed, registry, str(path))
+
+
+MAX_NESTING: Final[int] = 32
+"""Deepest nesting of tables and arrays a scenario may have (the schema itself needs 4:
+``[application.params]`` holding a table of arrays); deeper files are refused by name."""
+
+
+def _nesting_depth(text: str) -> int:
+    """Deepest nesting of ``[``/``{`` in TOML text (an estimate: brackets inside strings count)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
+def _too_deep(data: Mapping[Any, Any]) -> str | None:
+    """The path of a value nested deeper than :data:`MAX_NESTING`, or None."""
+    stack: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children = [(v, _key_path(path, k)) for k, v in item.items()]
+        elif isinstance(item, (list, tuple)):
+            children = [(v, f"{path}[{i}]") for i, v in enumerate(item)]
+        else:
+            continue
+        if depth + 1 > MAX_NESTING:
+            return path
+        stack.extend((child, child_path, depth + 1) for child, child_path in children)
+    return None
+
+
+def _validated(data: Mapping[Any, Any], registry: Sequence[str], source: str | None) -> Scenario:
+    """:func:`_scenario_from_mapping` after refusing values nested deeper than the schema allows
+    (validation, like the TOML parser, recurses into nested values)."""
+    deep = _too_deep(data)
+    if deep is not None:
+        raise ScenarioError(f"{deep}: must nest tables and arrays at most {MAX_NESTING} deep, got a value nested "
+                            "deeper", source=source)
+    return _scenario_from_mapping(data, registry, source)
 
 
 def linear_chain(

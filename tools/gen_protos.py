@@ -58,8 +58,9 @@ _INIT_TEXT = '"""Generated protobuf code; see tools/gen_protos.py. Do not edit."
 def proto_files(proto_root: Path = PROTO_ROOT) -> list[str]:
     """The ``.proto`` files under ``proto_root``, as sorted paths relative to it.
 
-    >>> proto_files()
-    ['qstack/v1/app.proto', 'qstack/v1/envelope.proto', 'qstack/v1/link.proto', 'qstack/v1/network.proto']
+    >>> proto_files()  # doctest: +NORMALIZE_WHITESPACE
+    ['qstack/v1/app.proto', 'qstack/v1/envelope.proto', 'qstack/v1/link.proto',
+     'qstack/v1/network.proto', 'qstack/v1/realtime.proto']
     """
     return sorted(p.relative_to(proto_root).as_posix() for p in proto_root.rglob("*.proto"))
 

@@ -37,6 +37,7 @@ TABLES: tuple[tuple[str, type, tuple[str, ...]], ...] = (
     ("[policies.purification]", sc.PurificationSpec, ()),
     ("[[requests]]", sc.RequestSpec, ()),
     ("[application]", sc.ApplicationSpec, ()),
+    ("[security]", sc.SecuritySpec, ()),
 )
 
 #: what the ``[application]`` keys allow (that table is read by ``_read_application``, not by rules)

@@ -71,7 +71,12 @@ detector takes a uniformly random one of the photons (and dark count) it receive
 coincidence between photons of different pairs gives a random bit. The exact QBER and
 coincidence probability of that model, from multi-pair emissions and dark counts, are
 :func:`bbm92_expected_statistics` (cf. Ma, Fung & Lo, PRA 76, 012307 (2007) for the thermal
-two-mode analysis).
+two-mode analysis). *Intercept–resend* (``eavesdropper = f``): Eve sits at the source on Bob's
+arm and intercepts each pair's photon to Bob with probability ``f``, measures it in a random
+basis Z/X and resends the eigenstate she found. Alice's photon is thereby projected onto the same
+eigenstate, so in Eve's basis both sides share her result, and in the other basis each side gets
+its own uniform bit: on attacked pairs the sifted QBER is 1/4, in all
+``e' = e_d + f (1 - 2 e_d)/4`` (:func:`qstack.qkd.intercept_resend_qber`) in place of ``e_d``.
 
 Classical protocol (each step a message; Tomamichel et al. 2012, Table I, with Cascade)
 -------------------------------------------------------------------------------------------
@@ -89,12 +94,34 @@ Classical protocol (each step a message; Tomamichel et al. 2012, Table I, with C
 4. *verification* — a ``ceil(log2 1/eps_cor)``-bit Toeplitz hash; a mismatch aborts;
 5. *privacy amplification* — Toeplitz hashing (:func:`qstack.qkd.toeplitz_hash`) to ``l`` bits.
 
+6. *confirmation* — Bob confirms he holds the key (authenticated); Alice outputs hers only then.
+
 Authentication: every message carries a Wegman–Carter tag (:func:`qstack.qkd.wegman_carter_tag`)
 keyed by a fresh 128-bit slice of a pre-shared :class:`~qstack.qkd.KeyPool` (one pool per
 direction, each role holding its own copy; the receiver takes the same slice from its copy,
 so a replayed or reused slice is refused by the pool). Cascade's many small messages use
 delayed authentication, as :func:`qstack.qkd.distil_key` does: each side tags its whole
 transcript of a pass when the pass ends, before any key bit is output.
+
+*Where the pre-shared key comes from* (``auth_key``): a key file (``{file = "path"}``, its
+bytes) or inline hexadecimal (``{hex = "..."}``), read when the application is built — a key
+too short for the run's messages (``2 × 128 × (cascade_passes + 5)`` bits: one tag per message
+and per direction, plus an abort announcement) is refused then, naming both sizes. Without
+``auth_key`` each pair of roles gets a fresh ``auth_key_bits``-bit key from the operating
+system's CSPRNG (:func:`qstack.qkd.fresh_key`): a key shared out of band and known to nobody
+else. The key never comes from the simulation's seed or random streams — whoever knows the seed
+could otherwise forge every tag. No result depends on a tag's value, so the same scenario and
+seed still give bit-identical results; only the tags on the wire differ from run to run.
+
+*Aborts end both roles with the same reason.* Every abort condition on the public, authenticated
+data (QBER above the threshold, no positive length, failed verification) is computed by both
+roles from the same messages. A role that refuses a received message (tag, replayed slice,
+unexpected step: :class:`~qstack.qkd.MessageRejected`, counted in ``rejected``) is the only one
+that knows: it sends an authenticated abort announcement, and the peer — which always still
+waits for a message, since Alice's last step is to receive Bob's confirmation — ends with the
+same :class:`~qstack.qkd.QKDAbort` (``announced_by`` naming the announcer). The one case no
+message can close (two generals) is a refused *confirmation*: Alice aborts, Bob already holds
+the key — which Eve learns nothing about from the refusal.
 
 >>> from qstack.apps import run_app
 >>> from qstack.scenario import load_scenario
@@ -122,8 +149,11 @@ from qstack.physical.fibre import Fibre
 from qstack.physical.units import check_range, parse_quantity
 from qstack.qkd.authentication import (
     KEY_BITS_PER_TAG,
-    AuthenticationError,
     KeyPool,
+    KeyPoolError,
+    PresharedKey,
+    fresh_key,
+    load_preshared_key,
     wegman_carter_tag,
     wegman_carter_verify,
 )
@@ -137,7 +167,7 @@ from qstack.qkd.finite_key import (
     finite_key_statistical_deviation,
 )
 from qstack.qkd.intercept_resend import intercept_resend_qber
-from qstack.qkd.pipeline import QKDAbort
+from qstack.qkd.pipeline import MessageRejected, QKDAbort
 from qstack.qkd.privacy import random_toeplitz_seed, toeplitz_hash, verification_tag_length
 from qstack.sim import Mailbox
 from qstack.stages import Stage
@@ -154,6 +184,7 @@ __all__ = [
     "LinkStatistics",
     "OpticalLink",
     "ProtocolError",
+    "auth_key_bits_needed",
     "authenticated_link",
     "bb84_session",
     "bbm92_expected_statistics",
@@ -164,6 +195,9 @@ __all__ = [
 
 QBER_THRESHOLD: float = bb84_qber_threshold()
 """Default abort threshold: the Shor–Preskill limit h(Q) = 1/2, Q = 11.0 %."""
+
+DEFAULT_AUTH_KEY_BITS: int = 8192
+"""Size of the fresh pre-shared key a pair of roles gets when no ``auth_key`` is named."""
 
 SIGNAL, DECOY, VACUUM = 0, 1, 2
 CLASS_NAMES: tuple[str, str, str] = ("signal", "decoy", "vacuum")
@@ -186,9 +220,12 @@ class BB84Settings:
     ``"single_photon"`` (one photon with ``source_efficiency``; ``None``: the sender's
     ``emission_efficiency``); ``misalignment`` e_d in [0, 0.5]; ``repetition_rate`` (Hz);
     ``eavesdropper`` in [0, 1], the intercept–resend fraction; ``sample_fraction`` in (0, 1)
-    of the sifted signal bits disclosed; ``eps_sec``, ``eps_cor``; ``qber_threshold``;
-    ``cascade_passes``; ``auth_key_bits`` of pre-shared key per pair of roles (half per
-    direction); ``sampling``: ``"pulse"`` (every pulse drawn) or ``"click"`` (only the pulses
+    of the sifted signal bits disclosed; ``eps_sec``, ``eps_cor``; ``qber_threshold`` in (0, 0.110028]
+    (above the Shor–Preskill limit h(Q) = 1/2 no key is secure, so a higher threshold is
+    refused); ``cascade_passes``; ``auth_key``, the pre-shared authentication key
+    (``{file = "path"}`` or ``{hex = "..."}``, :func:`qstack.qkd.load_preshared_key`; at least
+    :func:`auth_key_bits_needed` bits), or ``auth_key_bits`` for the size of a fresh key
+    (default 8192; not both); ``sampling``: ``"pulse"`` (every pulse drawn) or ``"click"`` (only the pulses
     whose photons reach the detector are drawn, exactly in distribution — for long runs).
 
     >>> BB84Settings(pulses=1000, repetition_rate="1 GHz").repetition_rate
@@ -215,7 +252,8 @@ class BB84Settings:
     eps_cor: float = 1e-12
     qber_threshold: float = QBER_THRESHOLD
     cascade_passes: int = 4
-    auth_key_bits: int = 8192
+    auth_key: Mapping[str, str] | None = None
+    auth_key_bits: int | None = None
     sampling: str = "pulse"
 
     def __post_init__(self) -> None:
@@ -246,11 +284,34 @@ class BB84Settings:
                     high_inclusive=False)
         check_range("eps_sec", self.eps_sec, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
         check_range("eps_cor", self.eps_cor, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
-        check_range("qber_threshold", self.qber_threshold, low=0.0, high=0.5, low_inclusive=False)
-        if self.cascade_passes < 1:
-            raise ValueError(f"cascade_passes must be >= 1, got {self.cascade_passes}")
-        if self.auth_key_bits < 4 * KEY_BITS_PER_TAG:
-            raise ValueError(f"auth_key_bits must be >= {4 * KEY_BITS_PER_TAG}, got {self.auth_key_bits}")
+        threshold = self.qber_threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or \
+                not 0.0 < threshold <= QBER_THRESHOLD:
+            raise ValueError(f"qber_threshold must be in (0, {QBER_THRESHOLD:.6f}] (the Shor–Preskill limit "
+                             f"h(Q) = 1/2: above it no key is secure), got {threshold!r}")
+        if isinstance(self.cascade_passes, bool) or not isinstance(self.cascade_passes, int) or self.cascade_passes < 1:
+            raise ValueError(f"cascade_passes must be an int >= 1, got {self.cascade_passes!r}")
+        needed = auth_key_bits_needed(self.cascade_passes)
+        if self.auth_key is not None:
+            if self.auth_key_bits is not None:
+                raise ValueError("auth_key_bits sizes a fresh key; with auth_key the named key's own length "
+                                 "is used: give one of them, not both")
+            object.__setattr__(self, "_preshared_key", load_preshared_key(self.auth_key, min_bits=needed))
+        elif self.auth_key_bits is not None:
+            bits = self.auth_key_bits
+            if isinstance(bits, bool) or not isinstance(bits, int) or bits < needed or bits % 8:
+                raise ValueError(f"auth_key_bits must be a multiple of 8 and >= {needed} (128 bits per tag, "
+                                 f"cascade_passes + 5 tags per direction), got {bits!r}")
+
+    @property
+    def preshared_key(self) -> PresharedKey | None:
+        """The key ``auth_key`` names, read when the settings were built (None: a fresh key per run)."""
+        return self.__dict__.get("_preshared_key")
+
+    @property
+    def fresh_key_bits(self) -> int:
+        """Size of the fresh key a pair of roles gets when ``auth_key`` names none."""
+        return DEFAULT_AUTH_KEY_BITS if self.auth_key_bits is None else int(self.auth_key_bits)
 
     @property
     def intensities(self) -> NDArray[np.float64]:
@@ -268,6 +329,18 @@ class BB84Settings:
     def duration(self) -> float:
         """Time the pulses take, pulses / repetition_rate (s)."""
         return self.pulses / self.repetition_rate
+
+
+def auth_key_bits_needed(cascade_passes: int) -> int:
+    """Pre-shared key one BB84/BBM92 run may spend: ``2 × 128 × (cascade_passes + 5)`` bits.
+
+    Per direction at most: sifting, estimation, one tag per Cascade pass, verification,
+    amplification seed or confirmation, and an abort announcement.
+
+    >>> auth_key_bits_needed(4)
+    2304
+    """
+    return 2 * KEY_BITS_PER_TAG * (int(cascade_passes) + 5)
 
 
 def _settings(params: Mapping[str, Any]) -> BB84Settings:
@@ -643,6 +716,8 @@ def bbm92_expected_statistics(
     dark_a: float = 0.0,
     dark_b: float = 0.0,
     misalignment: float = 0.0,
+    *,
+    eavesdropper: float = 0.0,
 ) -> tuple[float, float]:
     """Return ``(P_coincidence, E)`` per pulse of the BBM92 model of this module, exactly.
 
@@ -651,20 +726,24 @@ def bbm92_expected_statistics(
     detector efficiency); dark counts with ``dark_a``/``dark_b``. With ``c`` pairs seen by both,
     ``a``/``b`` candidates (photons plus dark count) on each side, the sides pick the same pair
     with probability ``c/(a b)``, which errs with ``e_d``; any other pick errs with 1/2. Summed
-    over the multinomial split of the ``n`` pairs (tail below 1e-16).
+    over the multinomial split of the ``n`` pairs (tail below 1e-16). Under intercept–resend of
+    a fraction ``eavesdropper`` f of the pairs on Bob's arm a pair errs with
+    ``e' = e_d + f (1 - 2 e_d)/4`` instead (1/4 on each attacked pair).
 
     >>> round(bbm92_expected_statistics(1e-12, 0.5, 0.5, 0.0, 0.0, 0.02)[1], 9)   # one pair at a time: E = e_d
     0.02
     >>> p, e = bbm92_expected_statistics(0.1, 0.1, 0.1)   # low efficiency: accidentals/true ~ 2 mu
     >>> round(p, 6), round(e, 4)
     (0.001156, 0.0759)
+    >>> round(bbm92_expected_statistics(1e-12, 0.5, 0.5, eavesdropper=1.0)[1], 9)   # full attack: E = 1/4
+    0.25
     """
     mu = check_range("mean_pair_number", mean_pair_number, low=0.0)
     ea = check_range("efficiency_a", efficiency_a, low=0.0, high=1.0)
     eb = check_range("efficiency_b", efficiency_b, low=0.0, high=1.0)
     da = check_range("dark_a", dark_a, low=0.0, high=1.0)
     db = check_range("dark_b", dark_b, low=0.0, high=1.0)
-    e_d = check_range("misalignment", misalignment, low=0.0, high=0.5)
+    e_d = intercept_resend_qber(eavesdropper, check_range("misalignment", misalignment, low=0.0, high=0.5))
     pb, pa_only, pb_only = ea * eb, ea * (1 - eb), (1 - ea) * eb
     p_none = (1 - ea) * (1 - eb)
     ratio = mu / (1.0 + mu)
@@ -701,8 +780,16 @@ class _PairArrivals:
     x: NDArray[np.uint8]
 
 
-def _emit_pairs(link: EntangledLink, rng: np.random.Generator) -> tuple[_PairArrivals, _PairArrivals]:
-    """SPDC pairs (thermal number) with shared Z/X bits; each photon survives its arm."""
+def _emit_pairs(link: EntangledLink, rng: np.random.Generator, eavesdropper: float = 0.0,
+                rng_eve: np.random.Generator | None = None) -> tuple[_PairArrivals, _PairArrivals]:
+    """SPDC pairs (thermal number) with shared Z/X bits; each photon survives its arm.
+
+    With ``eavesdropper`` f > 0, Eve (drawing from ``rng_eve``) intercepts each pair's photon to
+    Bob with probability f at the source, measures it in a random basis and resends the
+    eigenstate: both photons keep the pair's bit in her basis, and each gets its own fresh
+    uniform bit in the other basis."""
+    if eavesdropper > 0.0 and rng_eve is None:
+        raise ValueError("an eavesdropper needs its own random stream (rng_eve)")
     parts_a, parts_b = [], []
     p_geometric = 1.0 / (1.0 + link.mean_pair_number)
     for start in range(0, link.pulses, _CHUNK):
@@ -714,8 +801,19 @@ def _emit_pairs(link: EntangledLink, rng: np.random.Generator) -> tuple[_PairArr
         x = rng.integers(0, 2, pulse.size, dtype=np.uint8)
         to_a = rng.random(pulse.size) < link.arm_transmissivity[0]
         to_b = rng.random(pulse.size) < link.arm_transmissivity[1]
+        z_b, x_b = z, x
+        if eavesdropper > 0.0 and pulse.size:
+            assert rng_eve is not None
+            hit = rng_eve.random(pulse.size) < eavesdropper
+            eve_z = rng_eve.integers(0, 2, pulse.size, dtype=np.uint8) == 0   # her basis: Z, else X
+            fresh_a = rng_eve.integers(0, 2, pulse.size, dtype=np.uint8)      # the basis she did not measure
+            fresh_b = rng_eve.integers(0, 2, pulse.size, dtype=np.uint8)
+            z_b = np.where(hit & ~eve_z, fresh_b, z).astype(np.uint8)
+            x_b = np.where(hit & eve_z, fresh_b, x).astype(np.uint8)
+            z = np.where(hit & ~eve_z, fresh_a, z).astype(np.uint8)
+            x = np.where(hit & eve_z, fresh_a, x).astype(np.uint8)
         parts_a.append(_PairArrivals(pulse[to_a], z[to_a], x[to_a]))
-        parts_b.append(_PairArrivals(pulse[to_b], z[to_b], x[to_b]))
+        parts_b.append(_PairArrivals(pulse[to_b], z_b[to_b], x_b[to_b]))
 
     def join(parts: list[_PairArrivals]) -> _PairArrivals:
         return _PairArrivals(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("indices", "z", "x")))
@@ -826,7 +924,8 @@ class _Reader:
             raise ProtocolError(f"{len(self.data) - self.pos} unexpected trailing bytes")
 
 
-_TAGGED, _DEFERRED = 1, 2
+_TAGGED, _DEFERRED, _ABORT = 1, 2, 3
+_ABORT_LABEL = "abort"
 
 
 def _bind(label: str, payload: bytes) -> bytes:
@@ -840,21 +939,29 @@ class AuthenticatedLink:
     ``send_pool`` holds the pre-shared key for this direction, ``receive_pool`` (this role's copy
     of) the key of the other direction. :meth:`send` spends a fresh 128-bit slice per message
     and puts its position and the tag in front of the payload; :meth:`recv` takes the same
-    slice from ``receive_pool`` — a replayed or reused slice raises
-    :class:`~qstack.qkd.KeyReuseError` there — and checks the tag
-    (:class:`~qstack.qkd.AuthenticationError`). :meth:`send_deferred`/:meth:`recv_deferred`
+    slice from ``receive_pool`` (which refuses a slice used before) and checks the tag.
+    :meth:`send_deferred`/:meth:`recv_deferred`
     carry untagged messages whose transcripts :meth:`close_batch` authenticates in one tag per
-    direction (delayed authentication). Every message names its protocol step (``label``);
-    a message for another step raises :class:`ProtocolError`.
+    direction (delayed authentication). Every message names its protocol step (``label``).
+
+    A received message that does not verify, reuses a key slice (a replay), or is not the step
+    expected is refused: :class:`~qstack.qkd.MessageRejected` (a :class:`~qstack.qkd.QKDAbort`),
+    counted in ``rejected`` by reason. :meth:`announce_abort` tells the peer (tagged); a peer
+    waiting for any message then raises the same :class:`~qstack.qkd.QKDAbort`, with
+    ``announced_by`` set. ``key_source`` says where the pre-shared key came from.
     """
 
-    def __init__(self, ctx: RoleContext, peer: str, send_pool: KeyPool, receive_pool: KeyPool) -> None:
+    def __init__(self, ctx: RoleContext, peer: str, send_pool: KeyPool, receive_pool: KeyPool,
+                 key_source: str = "") -> None:
         self.ctx, self.peer = ctx, peer
         self.send_pool, self.receive_pool = send_pool, receive_pool
+        self.key_source = key_source
         self.tags_sent = 0
         self.tags_received = 0
         self.messages_sent = 0
         self.bytes_sent = 0
+        #: refused messages by reason ("tag", "replay", "unexpected")
+        self.rejected: dict[str, int] = {}
         self._sent: list[bytes] = []
         self._received: list[bytes] = []
 
@@ -870,30 +977,64 @@ class AuthenticatedLink:
         self.bytes_sent += len(wire)
         self.ctx.send(self.peer, wire)
 
+    def _reject(self, reason: str, label: str, what: str) -> MessageRejected:
+        self.rejected[reason] = self.rejected.get(reason, 0) + 1
+        return MessageRejected(f"message {label!r} from {self.peer} to {self.ctx.role} refused: {what}; "
+                               "aborting, no key", reason=reason, label=label)
+
     async def _receive(self, kind: int, label: str) -> bytes:
         wire = await self.ctx.recv(self.peer)
-        (length,) = struct.unpack(">H", wire[1:3])
-        got = wire[3:3 + length].decode()
+        try:
+            (length,) = struct.unpack(">H", wire[1:3])
+            got = wire[3:3 + length].decode()
+        except (struct.error, UnicodeDecodeError):
+            raise self._reject("unexpected", label, f"malformed frame of {len(wire)} bytes") from None
+        if wire[0] == _ABORT and got == _ABORT_LABEL:
+            self._peer_abort(wire[3 + length:])
         if wire[0] != kind or got != label:
-            raise ProtocolError(f"{self.ctx.role} expected message {label!r} from {self.peer}, got {got!r}")
+            raise self._reject("unexpected", label, f"got {got!r} instead (replayed, reordered or injected)")
         return wire[3 + length:]
 
-    def _send_tagged(self, label: str, payload: bytes, content: bytes) -> None:
+    def _send_tagged(self, label: str, payload: bytes, content: bytes, kind: int = _TAGGED) -> None:
         key = self.send_pool.take(KEY_BITS_PER_TAG, purpose=f"{self.ctx.role}->{self.peer}:{label}")
         tag = wegman_carter_tag(content, key.bits)
         self.tags_sent += 1
-        self._transmit(_TAGGED, label, struct.pack(">QQ", key.start, tag) + payload)
+        self._transmit(kind, label, struct.pack(">QQ", key.start, tag) + payload)
 
-    async def _recv_tagged(self, label: str, content_of: Any) -> bytes:
-        body = await self._receive(_TAGGED, label)
+    def _verify(self, label: str, body: bytes, content_of: Any) -> bytes:
+        if len(body) < 16:
+            raise self._reject("unexpected", label, f"no tag (only {len(body)} bytes)")
         start, tag = struct.unpack(">QQ", body[:16])
         payload = body[16:]
-        key = self.receive_pool.take_range(start, start + KEY_BITS_PER_TAG,
-                                           purpose=f"{self.peer}->{self.ctx.role}:{label}")
+        try:
+            key = self.receive_pool.take_range(start, start + KEY_BITS_PER_TAG,
+                                               purpose=f"{self.peer}->{self.ctx.role}:{label}")
+        except (KeyPoolError, ValueError) as error:
+            raise self._reject("replay", label, f"its key slice at {start} was used before or does not exist "
+                                                f"({error})") from None
         if not wegman_carter_verify(content_of(payload), tag, key.bits):
-            raise AuthenticationError(f"tag of message {label!r} from {self.peer} to {self.ctx.role} does not verify")
+            raise self._reject("tag", label, "its tag does not verify (forged or altered in transit)")
         self.tags_received += 1
         return payload
+
+    async def _recv_tagged(self, label: str, content_of: Any) -> bytes:
+        return self._verify(label, await self._receive(_TAGGED, label), content_of)
+
+    def announce_abort(self, abort: QKDAbort) -> None:
+        """Tell the peer (authenticated) that this role aborts, and why."""
+        text = str(abort).encode()
+        payload = (_Writer().f64(abort.qber).f64(abort.threshold).small(np.frombuffer(abort.stage.encode(), np.uint8))
+                   .small(np.frombuffer(text, np.uint8)).done())
+        self._send_tagged(_ABORT_LABEL, payload, _bind(_ABORT_LABEL, payload), kind=_ABORT)
+
+    def _peer_abort(self, body: bytes) -> None:
+        """The peer announced an abort: verify it and raise the same QKDAbort here."""
+        payload = self._verify(_ABORT_LABEL, body, lambda payload: _bind(_ABORT_LABEL, payload))
+        reader = _Reader(payload)
+        qber, threshold = reader.f64(), reader.f64()
+        stage, text = reader.small().tobytes().decode(), reader.small().tobytes().decode()
+        reader.end()
+        raise QKDAbort(text, stage=stage, qber=qber, threshold=threshold, announced_by=self.peer)
 
     def send(self, label: str, payload: bytes) -> None:
         """Send ``payload`` with its own tag."""
@@ -929,27 +1070,40 @@ def _session_state(ctx: RoleContext) -> dict[Any, Any]:
     return _STATE.setdefault(ctx.session, {})
 
 
-def authenticated_link(ctx: RoleContext, peer: str, key_bits: int = 8192) -> AuthenticatedLink:
+def authenticated_link(ctx: RoleContext, peer: str, key_bits: int | None = None, *,
+                       key: PresharedKey | None = None) -> AuthenticatedLink:
     """The (one) authenticated link of this role with ``peer`` in this run.
 
-    The pair's pre-shared key (``key_bits`` bits, drawn once per pair of roles from the stream
-    ``("preshared-authentication-key", role, role)``) is split in halves, one per direction;
-    each role holds its own :class:`~qstack.qkd.KeyPool` copies, consumed in step with the
-    peer's. Later protocols between the same roles reuse the link, so no key is spent twice.
+    The pair's pre-shared key is ``key`` (a named key, :func:`qstack.qkd.load_preshared_key`)
+    or, without one, a fresh ``key_bits``-bit key (default 8192) from the operating system's
+    CSPRNG (:func:`qstack.qkd.fresh_key`) — never the simulation's seed or streams, which would
+    let anyone who knows the seed forge tags. It is split in halves, one per direction; each
+    role holds its own :class:`~qstack.qkd.KeyPool` copies, consumed in step with the peer's.
+    Later protocols between the same roles reuse the link, so no key is spent twice; one named
+    key serves one pair of roles (a second pair asking for it is refused: that would reuse it).
     """
     state = _session_state(ctx)
     links = state.setdefault(("links", ctx.role), {})
     if peer in links:
         return links[peer]
     first, second = sorted((ctx.role, peer))
-    bits = state.get(("preshared", first, second))
-    if bits is None:
-        bits = ctx.sim.rng("preshared-authentication-key", first, second).integers(0, 2, key_bits, dtype=np.uint8)
-        state[("preshared", first, second)] = bits
+    shared = state.get(("preshared", first, second))
+    if shared is None:
+        if key is not None:
+            owner = state.setdefault(("named-key-pair", id(key.bits)), (first, second))
+            if owner != (first, second):
+                raise ValueError(f"auth_key ({key.source}) is the pre-shared key of roles {owner[0]!r} and "
+                                 f"{owner[1]!r}; roles {first!r} and {second!r} need their own key — one key for two "
+                                 "pairs would reuse its bits")
+            shared = key
+        else:
+            shared = fresh_key(DEFAULT_AUTH_KEY_BITS if key_bits is None else int(key_bits))
+        state[("preshared", first, second)] = shared
+    bits = shared.bits
     half = bits.size // 2
-    forward, backward = bits[:half], bits[half:]
+    forward, backward = bits[:half], bits[half:2 * half]
     send_bits, receive_bits = (forward, backward) if ctx.role == first else (backward, forward)
-    link = AuthenticatedLink(ctx, peer, KeyPool(send_bits), KeyPool(receive_bits))
+    link = AuthenticatedLink(ctx, peer, KeyPool(send_bits), KeyPool(receive_bits), key_source=shared.source)
     links[peer] = link
     return link
 
@@ -1190,12 +1344,15 @@ async def _reconcile_and_amplify(
     if side == "alice":
         seed = random_toeplitz_seed(rng, n, length)
         link.send("amplification/seed", _Writer().u64(length).bits(seed).done())
+        if await link.recv("confirmation") != b"\x01":
+            raise ProtocolError("Bob's confirmation is not the confirmation message")
     else:
         reader = _Reader(await link.recv("amplification/seed"))
         announced, seed = reader.u64(), reader.bits()
         reader.end()
         if announced != length:
             raise ProtocolError(f"Alice announced key length {announced}, Bob computed {length}")
+        link.send("confirmation", b"\x01")
     return toeplitz_hash(reference, seed, length), leak, length, corrected
 
 
@@ -1217,7 +1374,9 @@ class BB84Result:
     :func:`~qstack.qkd.bb84_asymptotic_rate` at ``f = 1`` — (single photons, BBM92);
     ``reconciliation_efficiency`` f (nan before Cascade); ``auth_pools`` this role's (send,
     receive) key pools; ``started``/``finished`` simulated times; ``duration`` the quantum
-    transmission time.
+    transmission time; ``rejected`` the messages this role refused, by reason (``"tag"``,
+    ``"replay"``, ``"unexpected"``); ``auth_key_source`` where the pre-shared key came from
+    (``"fresh"``, ``"hex"``, ``"file <path>"``).
     """
 
     protocol: str
@@ -1241,6 +1400,8 @@ class BB84Result:
     finished: float
     duration: float
     auth_pools: tuple[KeyPool, KeyPool] = field(repr=False, compare=False)
+    rejected: dict[str, int] = field(default_factory=dict)
+    auth_key_source: str = ""
 
     @property
     def aborted(self) -> bool:
@@ -1309,6 +1470,10 @@ def _asymptotics(stats: LinkStatistics | None, settings: BB84Settings, decoy: bo
 # ============================================================================ protocol
 
 
+def _rejected_since(auth: AuthenticatedLink, before: Mapping[str, int]) -> dict[str, int]:
+    return {k: v - before.get(k, 0) for k, v in auth.rejected.items() if v > before.get(k, 0)}
+
+
 async def bb84_session(
     ctx: RoleContext,
     peer: str,
@@ -1330,7 +1495,8 @@ async def bb84_session(
     if side not in ("alice", "bob"):
         raise ValueError(f'side must be "alice" or "bob", got {side!r}')
     rng = ctx.rng if rng is None else rng
-    auth = authenticated_link(ctx, peer, settings.auth_key_bits) if auth is None else auth
+    auth = authenticated_link(ctx, peer, settings.fresh_key_bits, key=settings.preshared_key) if auth is None else auth
+    rejected_before = dict(auth.rejected)
     started = ctx.now
     tags_before, messages_before = auth.tags_sent, auth.messages_sent
     me, other = ctx.node.name, ctx.transport.node_of[peer]
@@ -1410,6 +1576,8 @@ async def bb84_session(
         key, leak, length, corrected = await _reconcile_and_amplify(
             side, auth, raw, rng, stats, settings, lambda leak_ec: _key_length(stats, settings, n, leak_ec, eps=eps))
     except QKDAbort as error:
+        if isinstance(error, MessageRejected):  # only this role knows: tell the peer
+            auth.announce_abort(error)
         abort = error
         key = np.zeros(0, dtype=np.uint8)
         length = 0
@@ -1422,20 +1590,23 @@ async def bb84_session(
         asymptotic_rate=rate, reconciliation_efficiency=f,
         auth_bits_used=KEY_BITS_PER_TAG * (auth.tags_sent - tags_before),
         messages=auth.messages_sent - messages_before, started=started, finished=ctx.now, duration=link.duration,
-        auth_pools=(auth.send_pool, auth.receive_pool),
+        auth_pools=(auth.send_pool, auth.receive_pool), rejected=_rejected_since(auth, rejected_before),
+        auth_key_source=auth.key_source,
     )
 
 
 async def _bbm92_session(ctx: RoleContext, peer: str, side: str, settings: BB84Settings, link: EntangledLink,
                          rng: np.random.Generator) -> BB84Result:
     """One side of BBM92 (``side`` ``"alice"`` keeps the reference key, ``"bob"`` corrects)."""
-    auth = authenticated_link(ctx, peer, settings.auth_key_bits)
+    auth = authenticated_link(ctx, peer, settings.fresh_key_bits, key=settings.preshared_key)
+    rejected_before = dict(auth.rejected)
     started = ctx.now
     state = _session_state(ctx)
     key_pairs = ("pairs",) + tuple(sorted((ctx.role, peer)))
     if key_pairs not in state:
         nodes = sorted((ctx.node.name, ctx.transport.node_of[peer]))
-        state[key_pairs] = _emit_pairs(link, ctx.sim.rng("spdc-source", *nodes))
+        state[key_pairs] = _emit_pairs(link, ctx.sim.rng("spdc-source", *nodes), settings.eavesdropper,
+                                       ctx.sim.rng("eavesdropper", *nodes))
     arrivals_a, arrivals_b = state[key_pairs]
     mine = 0 if side == "alice" else 1
     arrivals = arrivals_a if side == "alice" else arrivals_b
@@ -1495,6 +1666,8 @@ async def _bbm92_session(ctx: RoleContext, peer: str, side: str, settings: BB84S
         key, leak, length, corrected = await _reconcile_and_amplify(
             side, auth, raw, rng, stats, settings, lambda leak_ec: _key_length(stats, None, n, leak_ec, eps=eps))
     except QKDAbort as error:
+        if isinstance(error, MessageRejected):  # only this role knows: tell the peer
+            auth.announce_abort(error)
         abort = error
         key, length = np.zeros(0, dtype=np.uint8), 0
     asymptotic_length, rate, f = _asymptotics(stats, settings, False, leak, n, link.pulses)
@@ -1505,6 +1678,7 @@ async def _bbm92_session(ctx: RoleContext, peer: str, side: str, settings: BB84S
         asymptotic_key_length=asymptotic_length, asymptotic_rate=rate,
         reconciliation_efficiency=f, auth_bits_used=auth.key_bits_used, messages=auth.messages_sent,
         started=started, finished=ctx.now, duration=link.duration, auth_pools=(auth.send_pool, auth.receive_pool),
+        rejected=_rejected_since(auth, rejected_before), auth_key_source=auth.key_source,
     )
 
 

@@ -16,10 +16,18 @@ Observables are in the X–Z plane of the Bloch sphere, ``A(α) = cos α Z + sin
   PRL 98, 230501 (2007) and Pironio et al., NJP 11, 045021 (2009): Alice measures ``A₀`` or
   ``A₁``, Bob ``B₀``, ``B₁`` or ``B₂ = A₀``, all uniformly at random. Rounds ``(A₀, B₂)`` make the
   raw key, whose error rate ``Q`` is estimated on a random sample; rounds with ``y ∈ {0, 1}``
-  estimate ``S``. If ``S`` does not exceed the abort threshold (2 by default, the local bound)
-  the protocol aborts; otherwise the asymptotic key rate against collective attacks is
-  ``r = 1 − h(Q) − h((1 + √((S/2)² − 1))/2)`` (:func:`qstack.qkd.entropy.di_qkd_rate`).
-  For Werner pairs ``Q = 2(1 − F)/3 = (1 − w)/2``.
+  are the Bell test. The test is not a point estimate: the one-sided Chernoff lower bound
+  ``S_L = 8 w_L − 4`` on the CHSH winning probability at ``epsilon_bell``
+  (:func:`qstack.qkd.device_independent.chsh_bell_test`) must exceed the abort threshold (2 by
+  default, the local bound), so devices running any local strategy pass with probability
+  ≤ ``epsilon_bell``. The rate is the collective-attack rate
+  ``r = 1 − h(Q) − h((1 + √((S/2)² − 1))/2)`` (:func:`qstack.qkd.entropy.di_qkd_rate`) at the
+  bounds ``S_L`` and ``Q_U`` (:func:`qstack.qkd.device_independent.di_qkd_finite_rate`); a run
+  without a positive rate aborts too. For Werner pairs ``Q = 2(1 − F)/3 = (1 − w)/2``.
+* **Authenticated public discussion**: every message that decides the key or the verdict —
+  inputs, sample, revealed outcomes, verdict, Bob's reply — carries a Wegman–Carter tag over a
+  pre-shared key that never comes from the seed (:mod:`qstack.apps.bb84`); a forged, altered or
+  replayed message aborts the role that refuses it, which tells the other.
 * **Intercept-resend attack** (``attack="intercept_resend"``): Eve measures Bob's half in Z
   before Bob does and resends the basis state she saw. Bob's outcomes then come from a
   separable state: ``E(A₀, B(β)) = w cos β`` and ``E(A₁, ·) = 0``, so ``S = √2·w ≤ √2 < 2``
@@ -62,19 +70,23 @@ stream) and declares stage 3 — a simulation device for Eve, not a need of Alic
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 import qutip
 
-from qstack.qkd.entropy import TSIRELSON_BOUND, chsh_value_werner, di_qkd_rate
+from qstack.qkd.authentication import KEY_BITS_PER_TAG, PresharedKey, load_preshared_key
+from qstack.qkd.device_independent import BellTest, chsh_bell_test, di_qkd_finite_rate
+from qstack.qkd.entropy import TSIRELSON_BOUND, chsh_value_werner
+from qstack.qkd.pipeline import MessageRejected, QKDAbort
 from qstack.quantum import gates
 from qstack.quantum.bell import CHSHSettings, chsh_value, max_chsh_value
 from qstack.stages import Stage
 from qstack.transport.sockets import AppQubit
 
+from .bb84 import AuthenticatedLink, ProtocolError, _Reader, _session_state, _Writer, authenticated_link
 from .runtime import Application, RoleContext
 
 __all__ = [
@@ -86,6 +98,8 @@ __all__ = [
     "DIQKD",
     "DIQKDResult",
     "INTERCEPT_RESEND",
+    "LOCAL_HIDDEN_VARIABLE",
+    "LOCAL_STRATEGIES",
     "chsh_win_probability",
     "estimate_chsh",
     "intercept_resend_chsh_value",
@@ -103,6 +117,9 @@ BOB_ANGLES: tuple[float, float, float] = (math.pi / 4, -math.pi / 4, 0.0)
 
 INTERCEPT_RESEND = "intercept_resend"
 """The ``attack`` name of :class:`DIQKD`'s intercept-resend eavesdropper on Bob's side."""
+
+LOCAL_HIDDEN_VARIABLE = "local_hidden_variable"
+"""The ``attack`` name of :class:`DIQKD`'s local devices: a classical strategy with ``S = 2``, known to Eve."""
 
 
 def xz_basis(angle: float) -> list[qutip.Qobj]:
@@ -331,11 +348,16 @@ class DIQKDResult:
     """One side's result of :class:`DIQKD` (Bob's statistics are the ones Alice announced).
 
     ``chsh`` (S from the rounds with ``y ∈ {0, 1}``), ``qber`` and ``qber_standard_error``
-    (estimated on the ``qber_rounds`` revealed key rounds), ``rate`` (asymptotic secret bits per raw
-    key bit, 0 when aborted), ``aborted``, ``raw_key`` (this side's bits of the unrevealed key
-    rounds — returned for inspection even when the run aborted, when it must not be used),
-    ``key_rounds`` (their round indices), and ``eavesdropper_key`` (Eve's bits on those rounds
-    under an attack — the experimenter's view, known to neither Alice nor Bob).
+    (estimated on the ``qber_rounds`` revealed key rounds), ``rate`` (the finite-statistics secret
+    fraction per raw key bit, :func:`qstack.qkd.device_independent.di_qkd_finite_rate`; 0 when
+    aborted), ``aborted``, ``raw_key`` (this side's bits of the unrevealed key rounds — returned
+    for inspection even when the run aborted, when it must not be used), ``key_rounds`` (their
+    round indices), and ``eavesdropper_key`` (Eve's bits on those rounds under an attack — the
+    experimenter's view, known to neither Alice nor Bob). ``bell_test`` is the
+    :class:`~qstack.qkd.device_independent.BellTest` (wins, lower bound ``S_L`` at
+    ``epsilon_bell``, verdict); ``qber_upper`` the bound ``Q_U`` in the rate; ``abort`` the
+    :class:`~qstack.qkd.QKDAbort` (same message at both roles); ``rejected`` the messages this
+    role refused, by reason; ``auth_key_source`` where the pre-shared key came from.
     """
 
     chsh: CHSHEstimate
@@ -347,51 +369,123 @@ class DIQKDResult:
     raw_key: list[int]
     key_rounds: list[int]
     eavesdropper_key: list[int] | None = None
+    bell_test: BellTest | None = None
+    qber_upper: float = math.nan
+    abort: QKDAbort | None = None
+    rejected: dict[str, int] = field(default_factory=dict)
+    auth_key_source: str = ""
 
 
-def _pack(e: CHSHEstimate, q: float, q_se: float, q_n: int, rate: float, aborted: bool) -> bytes:
+def _write_estimate(w: _Writer, e: CHSHEstimate) -> _Writer:
     c, n = e.correlators, e.counts
-    values = [e.value, e.standard_error, *c[0], *c[1], *n[0], *n[1], e.win_rate, e.win_rate_standard_error,
-              e.rounds, q, q_se, q_n, rate, float(aborted)]
-    return np.array(values, dtype=np.float64).tobytes()
+    for v in (e.value, e.standard_error, *c[0], *c[1], e.win_rate, e.win_rate_standard_error):
+        w.f64(v)
+    for k in (*n[0], *n[1], e.rounds):
+        w.u64(k)
+    return w
 
 
-def _unpack(payload: bytes) -> tuple[CHSHEstimate, float, float, int, float, bool]:
-    v = np.frombuffer(payload, dtype=np.float64).tolist()
-    counts = ((int(v[6]), int(v[7])), (int(v[8]), int(v[9])))
-    e = CHSHEstimate(v[0], v[1], ((v[2], v[3]), (v[4], v[5])), counts, v[10], v[11], int(v[12]))
-    return e, v[13], v[14], int(v[15]), v[16], bool(v[17])
+def _read_estimate(r: _Reader) -> CHSHEstimate:
+    v = [r.f64() for _ in range(8)]
+    k = [r.u64() for _ in range(5)]
+    return CHSHEstimate(v[0], v[1], ((v[2], v[3]), (v[4], v[5])), ((k[0], k[1]), (k[2], k[3])), v[6], v[7], k[4])
+
+
+def _text(r: _Reader) -> str:
+    return r.small().tobytes().decode()
+
+
+def _small(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode(), dtype=np.uint8)
+
+
+def _local_strategies() -> tuple[tuple[int, int, int, int], ...]:
+    """The 8 deterministic CHSH strategies ``(α₀, α₁, β₀, β₁)`` that win 3 of the 4 input pairs."""
+    table = []
+    for a0 in (0, 1):
+        for a1 in (0, 1):
+            for b0 in (0, 1):
+                for b1 in (0, 1):
+                    wins = sum((ax ^ by) == (x & y) for x, ax in enumerate((a0, a1)) for y, by in enumerate((b0, b1)))
+                    if wins == 3:
+                        table.append((a0, a1, b0, b1))
+    return tuple(table)
+
+
+LOCAL_STRATEGIES: tuple[tuple[int, int, int, int], ...] = _local_strategies()
+"""Deterministic local strategies ``(α₀, α₁, β₀, β₁)`` with ``P(win) = ¾`` — :data:`LOCAL_HIDDEN_VARIABLE`
+picks one uniformly per round, so each ``E_xy = ±½`` and ``S = 2`` exactly in expectation."""
+
+_DI_QKD_TAGS = 4  # per direction at most: Bob's inputs, sample, outcomes, reply (Alice: inputs, verdict, abort)
 
 
 class DIQKD(Application):
     """Device-independent QKD of Acín et al. (2007) between ``alice`` and ``bob``.
 
     ``rounds`` measured pairs; Alice's input ``x ∈ {0, 1}``, Bob's ``y ∈ {0, 1, 2}``, uniform.
-    Public discussion: both announce their inputs; Bob reveals his outcomes on the CHSH rounds
-    (``y ≤ 1``) and on a random fraction ``qber_sample`` of the key rounds (``x = 0, y = 2``);
-    Alice estimates S and Q, aborts when ``S ≤ abort_below`` and otherwise computes the rate,
-    and announces her statistics and verdict. ``attack="intercept_resend"`` puts Eve on Bob's
-    side (see the module docstring; that run keeps pairs, ``batch`` per request, and needs
-    stage 3). Both roles return a :class:`DIQKDResult`. Error correction
-    and privacy amplification (see :mod:`qstack.qkd`) are left to the caller: ``rate`` is the
-    asymptotic fraction of the raw key they would keep.
+    Public discussion, every message Wegman–Carter-authenticated
+    (:class:`~qstack.apps.bb84.AuthenticatedLink`): Alice announces her inputs; Bob his inputs,
+    which key rounds (``x = 0, y = 2``) he reveals (a random fraction ``qber_sample``), and his
+    outcomes on the CHSH rounds (``y ≤ 1``) and on the revealed key rounds. Alice runs the Bell
+    test (:func:`qstack.qkd.device_independent.chsh_bell_test`): the Chernoff lower bound on the
+    CHSH winning probability at ``epsilon_bell`` gives ``S_L``, and the test passes only if
+    ``S_L > abort_below`` (≥ 2, the local bound) — so devices following any local strategy pass
+    with probability ≤ ``epsilon_bell``. The rate is the finite-statistics one at ``S_L`` and the
+    upper bound on Q at ``epsilon_qber``; no positive rate aborts too. She announces her
+    statistics and verdict; Bob answers (kept or aborted, authenticated), and Alice keeps a key
+    only on his answer. A refused message (forged, altered, replayed) aborts the refusing role,
+    which tells the other (authenticated), so both end with the same reason.
+
+    ``attack``: ``"intercept_resend"`` puts Eve on Bob's side (module docstring; that run keeps
+    pairs, ``batch`` per request, and needs stage 3); ``"local_hidden_variable"`` gives both
+    devices a local strategy (:data:`LOCAL_STRATEGIES`, one drawn per round from a stream Eve
+    shares with them, ignoring the photons; ``S = 2``, QBER 0, Eve knows every key bit).
+
+    ``auth_key``: the pre-shared authentication key (``{file = "path"}`` or ``{hex = "..."}``,
+    :func:`qstack.qkd.load_preshared_key`, at least 1024 bits), else a fresh ``auth_key_bits``
+    key per run from the OS CSPRNG — never from the seed (see :mod:`qstack.apps.bb84`).
+    Both roles return a :class:`DIQKDResult`. Error correction and privacy amplification (see
+    :mod:`qstack.qkd`) are left to the caller: ``rate`` is the fraction of the raw key they would
+    keep.
     """
 
     name = "di-qkd"
     stage = Stage.ENTANGLEMENT_DISTRIBUTION
     roles = ("alice", "bob")
 
-    def __init__(self, rounds: int = 300, *, batch: int = 1, qber_sample: float = 0.5, abort_below: float = 2.0,
-                 attack: str | None = None, min_fidelity: float = 0.0):
+    def __init__(self, rounds: int = 6000, *, batch: int = 1, qber_sample: float = 0.5, abort_below: float = 2.0,
+                 epsilon_bell: float = 1e-6, epsilon_qber: float = 1e-6, attack: str | None = None,
+                 min_fidelity: float = 0.0, auth_key: Mapping[str, str] | None = None,
+                 auth_key_bits: int | None = None):
         _check_rounds(rounds, batch)
-        if not 0.0 < qber_sample < 1.0:
-            raise ValueError(f"qber_sample must be in (0, 1), got {qber_sample}")
-        if attack not in (None, INTERCEPT_RESEND):
-            raise ValueError(f"attack must be None or {INTERCEPT_RESEND!r}, got {attack!r}")
-        self.rounds, self.batch, self.qber_sample = rounds, batch, qber_sample
+        if not (isinstance(qber_sample, (int, float)) and 0.0 < qber_sample < 1.0):
+            raise ValueError(f"qber_sample must be in (0, 1), got {qber_sample!r}")
+        if isinstance(abort_below, bool) or not isinstance(abort_below, (int, float)) or \
+                not 2.0 <= abort_below < TSIRELSON_BOUND:
+            raise ValueError(f"abort_below must be in [2, 2√2 = {TSIRELSON_BOUND:.6f}): below the local bound S = 2 "
+                             f"a classical device could pass the Bell test, got {abort_below!r}")
+        for label, eps in (("epsilon_bell", epsilon_bell), ("epsilon_qber", epsilon_qber)):
+            if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0.0 < eps < 1.0:
+                raise ValueError(f"{label} must be in (0, 1), got {eps!r}")
+        if attack not in (None, INTERCEPT_RESEND, LOCAL_HIDDEN_VARIABLE):
+            raise ValueError(f"attack must be None, {INTERCEPT_RESEND!r} or {LOCAL_HIDDEN_VARIABLE!r}, got {attack!r}")
+        needed = 2 * KEY_BITS_PER_TAG * _DI_QKD_TAGS
+        self.preshared_key: PresharedKey | None = None
+        if auth_key is not None:
+            if auth_key_bits is not None:
+                raise ValueError("auth_key_bits sizes a fresh key; with auth_key the named key's own length is used: "
+                                 "give one of them, not both")
+            self.preshared_key = load_preshared_key(auth_key, min_bits=needed)
+        elif auth_key_bits is not None and (isinstance(auth_key_bits, bool) or not isinstance(auth_key_bits, int)
+                                            or auth_key_bits < needed or auth_key_bits % 8):
+            raise ValueError(f"auth_key_bits must be a multiple of 8 and >= {needed} (128 bits per tag, "
+                             f"{_DI_QKD_TAGS} tags per direction), got {auth_key_bits!r}")
+        self.rounds, self.batch, self.qber_sample = rounds, batch, float(qber_sample)
         self.qubits = batch  # kept runs hold one batch of halves at once
-        self.abort_below, self.attack, self.min_fidelity = abort_below, attack, min_fidelity
-        if attack is not None:  # Eve touches Bob's qubit: kept pairs (module docstring)
+        self.abort_below, self.attack, self.min_fidelity = float(abort_below), attack, min_fidelity
+        self.epsilon_bell, self.epsilon_qber = float(epsilon_bell), float(epsilon_qber)
+        self.auth_key_bits = needed * 2 if auth_key_bits is None else auth_key_bits
+        if attack == INTERCEPT_RESEND:  # Eve touches Bob's qubit: kept pairs (module docstring)
             self.stage = Stage.QUANTUM_MEMORY  # type: ignore[misc]
 
     def _rounds(self, x: Sequence[int], y: Sequence[int]) -> tuple[list[int], list[int]]:
@@ -399,38 +493,142 @@ class DIQKD(Application):
         test = [i for i in range(self.rounds) if y[i] <= 1]
         return key, test
 
+    def _link(self, ctx: RoleContext, peer: str) -> AuthenticatedLink:
+        return authenticated_link(ctx, peer, self.auth_key_bits, key=self.preshared_key)
+
+    def _local_outcomes(self, ctx: RoleContext, inputs: Sequence[int], alice: bool) -> tuple[list[int], list[int]]:
+        """Outcomes of the local strategy drawn for each round (shared by both devices and
+        Eve), and Eve's copy of the key output ``α₀``."""
+        state = _session_state(ctx)
+        lam = state.get(("local-hidden-variable", self.rounds))
+        if lam is None:
+            nodes = sorted(ctx.transport.node_of.values())
+            lam = ctx.sim.rng("local-hidden-variable", *nodes).integers(len(LOCAL_STRATEGIES), size=self.rounds)
+            state[("local-hidden-variable", self.rounds)] = lam
+        table = [LOCAL_STRATEGIES[int(k)] for k in lam]
+        if alice:
+            out = [s[x] for s, x in zip(table, inputs, strict=True)]
+        else:  # Bob's key setting y = 2 outputs Alice's α₀
+            out = [s[2 + y] if y < 2 else s[0] for s, y in zip(table, inputs, strict=True)]
+        return out, [s[0] for s in table]
+
     async def alice(self, ctx: RoleContext) -> DIQKDResult:
+        link = self._link(ctx, "bob")
         x, a, _ = await _measured_rounds(ctx, "bob", True, self.rounds, ALICE_ANGLES, BOB_ANGLES,
-                                         attack=self.attack, batch=self.batch, min_fidelity=self.min_fidelity)
-        ctx.send("bob", bytes(x))
-        y = list(await ctx.recv("bob"))
-        key_rounds, test_rounds = self._rounds(x, y)
-        sample = list(await ctx.recv("bob"))  # one flag per key round: 1 = revealed
-        revealed = list(await ctx.recv("bob"))  # Bob's outcomes: test rounds, then the sample
-        b_test, b_sample = revealed[:len(test_rounds)], revealed[len(test_rounds):]
-        chsh = estimate_chsh([x[i] for i in test_rounds], [y[i] for i in test_rounds],
-                             [a[i] for i in test_rounds], b_test)
-        sampled = [i for i, s in zip(key_rounds, sample, strict=True) if s]
-        errors = [a[i] ^ bit for i, bit in zip(sampled, b_sample, strict=True)]
-        q = float(np.mean(errors)) if errors else 0.0
-        q_se = math.sqrt(q * (1 - q) / len(errors)) if errors else math.inf
-        aborted = not chsh.value > self.abort_below  # NaN (too few rounds) aborts too
-        rate = 0.0 if aborted else di_qkd_rate(min(chsh.value, TSIRELSON_BOUND), min(q, 0.5))
-        ctx.send("bob", _pack(chsh, q, q_se, len(errors), rate, aborted))
-        kept = [i for i, s in zip(key_rounds, sample, strict=True) if not s]
-        return DIQKDResult(chsh, q, q_se, len(errors), rate, aborted, [a[i] for i in kept], kept)
+                                         attack=None if self.attack == LOCAL_HIDDEN_VARIABLE else self.attack,
+                                         batch=self.batch, min_fidelity=self.min_fidelity)
+        if self.attack == LOCAL_HIDDEN_VARIABLE:
+            a, _ = self._local_outcomes(ctx, x, True)
+        link.send("inputs/alice", bytes(x))
+        abort: QKDAbort | None = None
+        received: dict[str, bytes] = {}
+        try:
+            for label in ("inputs/bob", "sample", "revealed"):  # Bob sends all three before he waits
+                try:
+                    received[label] = await link.recv(label)
+                except MessageRejected as error:
+                    abort = abort or error
+        except QKDAbort as error:  # Bob refused our inputs and said so: he has stopped
+            return self._result(ctx, link, estimate_chsh([], [], [], []), math.nan, math.inf, 0, None, 0.0, math.nan,
+                                error, [], [], None)
+        chsh, q, q_se, q_n, test, rate, q_up = estimate_chsh([], [], [], []), math.nan, math.inf, 0, None, 0.0, math.nan
+        kept: list[int] = []
+        if abort is None:
+            y, sample, revealed = (list(received[k]) for k in ("inputs/bob", "sample", "revealed"))
+            key_rounds, test_rounds = self._rounds(x, y)
+            if len(y) != self.rounds or len(sample) != len(key_rounds):
+                raise ProtocolError(f"Bob announced {len(y)} inputs and {len(sample)} sample flags for "
+                                    f"{self.rounds} rounds and {len(key_rounds)} key rounds")
+            b_test, b_sample = revealed[:len(test_rounds)], revealed[len(test_rounds):]
+            xt, yt, at = ([v[i] for i in test_rounds] for v in (x, y, a))
+            chsh = estimate_chsh(xt, yt, at, b_test)
+            wins = sum((ai ^ bi) == (xi & yi) for xi, yi, ai, bi in zip(xt, yt, at, b_test, strict=True))
+            test = chsh_bell_test(int(wins), len(test_rounds), self.epsilon_bell, self.abort_below)
+            sampled = [i for i, s in zip(key_rounds, sample, strict=True) if s]
+            errors = [a[i] ^ bit for i, bit in zip(sampled, b_sample, strict=True)]
+            q_n = len(errors)
+            q = float(np.mean(errors)) if errors else 0.0
+            q_se = math.sqrt(q * (1 - q) / q_n) if errors else math.inf
+            kept = [i for i, s in zip(key_rounds, sample, strict=True) if not s]
+            finite = di_qkd_finite_rate(test.chsh_lower, int(sum(errors)), q_n, self.epsilon_qber)
+            q_up = finite.qber_upper
+            if not test.passed:
+                abort = QKDAbort(
+                    f"Bell test failed: S_L = {test.chsh_lower:.4f} <= {self.abort_below:.4f} at epsilon = "
+                    f"{self.epsilon_bell:g} ({test.wins} wins in {test.rounds} test rounds, observed S = "
+                    f"{chsh.value:.4f}): the devices may be local or eavesdropped; aborting, no key",
+                    stage="bell test", qber=q, threshold=self.abort_below)
+            elif finite.rate <= 0.0:
+                abort = QKDAbort(
+                    f"no secret key at these statistics: rate 1 - h(Q_U) - h((1 + sqrt((S_L/2)^2 - 1))/2) <= 0 with "
+                    f"S_L = {test.chsh_lower:.4f} (epsilon {self.epsilon_bell:g}) and Q_U = {q_up:.4f} from "
+                    f"{int(sum(errors))} errors in {q_n} (epsilon {self.epsilon_qber:g}); aborting, no key",
+                    stage="key rate", qber=q, threshold=self.abort_below)
+            else:
+                rate = finite.rate
+        w = _write_estimate(_Writer(), chsh).f64(q).f64(q_se).u64(q_n).f64(rate).f64(q_up)
+        w = w.u64(test.wins if test else 0).u64(test.rounds if test else 0).f64(test.win_lower if test else 0.0)
+        w = w.u64(int(abort is not None))
+        if abort is not None:
+            w = w.f64(abort.qber).f64(abort.threshold).small(_small(abort.stage)).small(_small(str(abort)))
+        link.send("verdict", w.done())
+        try:
+            reply = await link.recv("confirmation")
+            if reply != (b"\x00" if abort is not None else b"\x01"):
+                raise ProtocolError(f"Bob's reply {reply!r} does not match the verdict")
+        except QKDAbort as error:  # Bob refused the verdict (announced), or his reply does not verify
+            if isinstance(error, MessageRejected):
+                link.announce_abort(error)
+            abort = abort or error
+        if abort is not None:
+            rate = 0.0
+        return self._result(ctx, link, chsh, q, q_se, q_n, test, rate, q_up, abort, [a[i] for i in kept], kept, None)
 
     async def bob(self, ctx: RoleContext) -> DIQKDResult:
+        link = self._link(ctx, "alice")
         y, b, eve = await _measured_rounds(ctx, "alice", False, self.rounds, BOB_ANGLES, ALICE_ANGLES,
-                                           attack=self.attack, batch=self.batch)
-        x = list(await ctx.recv("alice"))
-        ctx.send("alice", bytes(y))
-        key_rounds, test_rounds = self._rounds(x, y)
-        sample = [int(ctx.rng.random() < self.qber_sample) for _ in key_rounds]
-        ctx.send("alice", bytes(sample))
-        sampled = [i for i, s in zip(key_rounds, sample, strict=True) if s]
-        ctx.send("alice", bytes([b[i] for i in test_rounds] + [b[i] for i in sampled]))
-        chsh, q, q_se, q_n, rate, aborted = _unpack(await ctx.recv("alice"))
-        kept = [i for i, s in zip(key_rounds, sample, strict=True) if not s]
-        return DIQKDResult(chsh, q, q_se, q_n, rate, aborted, [b[i] for i in kept], kept,
-                           [eve[i] for i in kept] if self.attack else None)
+                                           attack=None if self.attack == LOCAL_HIDDEN_VARIABLE else self.attack,
+                                           batch=self.batch)
+        if self.attack == LOCAL_HIDDEN_VARIABLE:
+            b, eve = self._local_outcomes(ctx, y, False)
+        chsh, q, q_se, q_n, test, rate, q_up = estimate_chsh([], [], [], []), math.nan, math.inf, 0, None, 0.0, math.nan
+        kept: list[int] = []
+        abort: QKDAbort | None = None
+        try:
+            x = list(await link.recv("inputs/alice"))
+            if len(x) != self.rounds:
+                raise ProtocolError(f"Alice announced {len(x)} inputs for {self.rounds} rounds")
+            link.send("inputs/bob", bytes(y))
+            key_rounds, test_rounds = self._rounds(x, y)
+            sample = [int(ctx.rng.random() < self.qber_sample) for _ in key_rounds]
+            link.send("sample", bytes(sample))
+            sampled = [i for i, s in zip(key_rounds, sample, strict=True) if s]
+            link.send("revealed", bytes([b[i] for i in test_rounds] + [b[i] for i in sampled]))
+            kept = [i for i, s in zip(key_rounds, sample, strict=True) if not s]
+            r = _Reader(await link.recv("verdict"))
+            chsh, q, q_se, q_n, rate, q_up = _read_estimate(r), r.f64(), r.f64(), r.u64(), r.f64(), r.f64()
+            wins, test_n, w_low = r.u64(), r.u64(), r.f64()
+            if test_n:
+                s_low = 8.0 * w_low - 4.0
+                test = BellTest(wins, test_n, wins / test_n, w_low, s_low, self.epsilon_bell, self.abort_below,
+                                s_low > self.abort_below)
+            if r.u64():
+                qber, threshold, stage, text = r.f64(), r.f64(), _text(r), _text(r)
+                abort = QKDAbort(text, stage=stage, qber=qber, threshold=threshold, announced_by="alice")
+            r.end()
+            link.send("confirmation", b"\x00" if abort is not None else b"\x01")
+        except MessageRejected as error:  # only Bob knows: tell Alice, who waits for a message
+            link.announce_abort(error)
+            abort = error
+        except QKDAbort as error:  # Alice announced an abort
+            abort = error
+        if abort is not None:
+            rate = 0.0
+        return self._result(ctx, link, chsh, q, q_se, q_n, test, rate, q_up, abort, [b[i] for i in kept], kept,
+                            [eve[i] for i in kept] if self.attack else None)
+
+    def _result(self, ctx: RoleContext, link: AuthenticatedLink, chsh: CHSHEstimate, q: float, q_se: float, q_n: int,
+                test: BellTest | None, rate: float, q_up: float, abort: QKDAbort | None, raw_key: list[int],
+                kept: list[int], eve: list[int] | None) -> DIQKDResult:
+        return DIQKDResult(chsh, q, q_se, q_n, rate, abort is not None, raw_key, kept, eve, test, q_up, abort,
+                           dict(link.rejected), link.key_source)

@@ -52,7 +52,7 @@ from qstack.quantum.operations import CORRECTIONS
 from qstack.stages import Stage, StageError
 from qstack.transport.sockets import AppQubit, EPRSocket, TransportLayer
 
-__all__ = ["Application", "RoleContext", "AppResult", "run_app"]
+__all__ = ["Application", "RoleContext", "AppResult", "run_app", "check_application"]
 
 _sessions = itertools.count(1)
 
@@ -121,14 +121,16 @@ class AppResult:
 class _Session:
     """One application run: the roles' nodes and each node's transport layer."""
 
-    def __init__(self, session: int, nodes_of_roles: dict[str, str]):
+    def __init__(self, session: int, nodes_of_roles: dict[str, str],
+                 transport: Callable[..., TransportLayer] | None = None):
         self.id = session
         self.node_of = dict(nodes_of_roles)
         self.transports: dict[str, TransportLayer] = {}
         self.network: QuantumNetwork | None = None
+        self._transport = transport or TransportLayer
 
     def transport_for(self, runtime: Any, network_layer: Any) -> TransportLayer:
-        t = TransportLayer(runtime, network_layer, self.id, self.node_of)
+        t = self._transport(runtime, network_layer, self.id, self.node_of)
         self.transports[runtime.node] = t
         return t
 
@@ -160,7 +162,9 @@ class RoleContext:
         await self.sim.sleep(seconds)
 
     def send(self, to_role: str, payload: bytes) -> None:
-        """Send ``payload`` to ``to_role`` (arrives after the classical path delay)."""
+        """Send ``payload`` to ``to_role`` (arrives after the classical path delay). The receiving
+        transport accepts it as this role's only from this role's node: a message claiming a role
+        that runs elsewhere is dropped and counted in the receiver's ``rejected``."""
         if not isinstance(payload, bytes | bytearray):
             raise TypeError(f"payload must be bytes, got {type(payload).__name__}")
         peer = self.transport.node_of.get(to_role)
@@ -337,28 +341,12 @@ def _activity_line() -> Callable[[float, int], None] | None:
     return draw
 
 
-def run_app(
-    app: Application,
-    scenario: Any,
-    assignment: Mapping[str, str],
-    *,
-    until: float | None = None,
-    progress: bool | Callable[[float, int], Any] = False,
-    check_stage: bool = True,
-    policies: Mapping[str, Any] | None = None,
-    recorder: Any = None,
-    record: bool = False,
-) -> AppResult:
-    """Run ``app`` on ``scenario``'s network with roles on the nodes of ``assignment``.
-
-    ``policies`` overrides the scenario's plug-ins by kind; ``recorder`` subscribes to events;
-    ``record=True`` keeps per-pair rows in :attr:`AppResult.records`; ``progress`` is called as
-    ``progress(simulated_time, pairs_delivered)`` every 20,000 events (``True``: a one-line
-    report on a terminal's stderr) — the run is the same with or without it.
-
-    The scenario's own requests are not run. Raises :class:`StageError` before anything runs
-    when the network is below a role's stage; a role's exception propagates.
-    """
+def check_application(app: Application, scenario: Any, assignment: Mapping[str, str], *,
+                      check_stage: bool = True) -> None:
+    """The checks :func:`run_app` makes before anything runs (the real-time ``qstack up`` makes
+    them too): every role assigned to a node of the scenario (``ValueError``), each role's node
+    with memory positions for the qubits it holds at once (``ValueError``), and the network at
+    each role's stage (:class:`StageError`, unless ``check_stage`` is False)."""
     missing = [r for r in app.roles if r not in assignment]
     if missing or not app.roles:
         raise ValueError(f"assignment must map every role of {app.name!r} {list(app.roles)} to a node; "
@@ -394,9 +382,38 @@ def run_app(
                 sides = [(node, p) for p in peers] if node in end_nodes and peers else None
                 raise StageError(app.name, need, reached, report.missing_for(need, sides), role=role,
                                  network=getattr(scenario.simulation, "name", None), nodes=[node, *peers])
+
+
+def run_app(
+    app: Application,
+    scenario: Any,
+    assignment: Mapping[str, str],
+    *,
+    until: float | None = None,
+    progress: bool | Callable[[float, int], Any] = False,
+    check_stage: bool = True,
+    policies: Mapping[str, Any] | None = None,
+    recorder: Any = None,
+    record: bool = False,
+    transport: Callable[..., TransportLayer] | None = None,
+) -> AppResult:
+    """Run ``app`` on ``scenario``'s network with roles on the nodes of ``assignment``.
+
+    ``policies`` overrides the scenario's plug-ins by kind; ``recorder`` subscribes to events;
+    ``record=True`` keeps per-pair rows in :attr:`AppResult.records`; ``progress`` is called as
+    ``progress(simulated_time, pairs_delivered)`` every 20,000 events (``True``: a one-line
+    report on a terminal's stderr) — the run is the same with or without it. ``transport`` is a
+    factory ``transport(runtime, network_layer, session, node_of)`` for each node's transport
+    layer (default :class:`~qstack.transport.sockets.TransportLayer`; the conformance suite
+    plugs other transport implementations in here).
+
+    The scenario's own requests are not run. Raises :class:`StageError` before anything runs
+    when the network is below a role's stage; a role's exception propagates.
+    """
+    check_application(app, scenario, assignment, check_stage=check_stage)
     wall0 = time.perf_counter()
     with single_threaded_blas():
-        session = _Session(next(_sessions), dict(assignment))
+        session = _Session(next(_sessions), dict(assignment), transport)
         local: dict[str, int] = {}
         for role in app.roles:  # each role's local qubits live in its node's processor positions
             local[assignment[role]] = local.get(assignment[role], 0) + max(app.qubits_of(role), 1)

@@ -21,6 +21,7 @@ import qutip
 
 from qstack.quantum import gates
 from qstack.stages import Stage
+from qstack.validation import check_range
 
 from .runtime import Application, RoleContext, run_app
 
@@ -38,7 +39,17 @@ def state_ket(theta: float, phi: float) -> qutip.Qobj:
 
 class Teleportation(Application):
     """Teleport each ``(θ, φ)`` of ``states`` from ``sender`` to ``receiver``; the receiver
-    returns the fidelity of each received qubit to the state sent."""
+    returns the fidelity of each received qubit to the state sent.
+
+    ``states`` is a non-empty sequence of ``(θ, φ)`` pairs of finite angles (radians) and
+    ``min_fidelity`` (what the sender asks of each end-to-end pair) lies in ``[0, 1]``; anything else
+    is a ``TypeError`` or ``ValueError`` naming the parameter.
+
+    >>> Teleportation(states=[(0.0, float("nan"))])
+    Traceback (most recent call last):
+    ...
+    ValueError: states[0] φ must be finite, got nan
+    """
 
     name = "teleportation"
     stage = Stage.QUANTUM_MEMORY
@@ -46,8 +57,17 @@ class Teleportation(Application):
     qubits = {"sender": 2, "receiver": 1}  # the sender holds the state and its half of the pair
 
     def __init__(self, states: Sequence[tuple[float, float]] = ((0.0, 0.0),), min_fidelity: float = 0.0):
-        self.states = [(float(t), float(p)) for t, p in states]
-        self.min_fidelity = min_fidelity
+        if isinstance(states, str | bytes) or not isinstance(states, Sequence):
+            raise TypeError(f"states must be a sequence of (θ, φ) pairs, got {states!r}")
+        if not states:
+            raise ValueError("states must list at least one (θ, φ) pair to teleport, got none")
+        pairs = []
+        for i, pair in enumerate(states):
+            if isinstance(pair, str | bytes) or not isinstance(pair, Sequence) or len(pair) != 2:
+                raise TypeError(f"states[{i}] must be a (θ, φ) pair of angles in radians, got {pair!r}")
+            pairs.append((check_range(f"states[{i}] θ", pair[0]), check_range(f"states[{i}] φ", pair[1])))
+        self.states = pairs
+        self.min_fidelity = check_range("min_fidelity", min_fidelity, low=0.0, high=1.0)
 
     async def sender(self, ctx: RoleContext) -> list[int]:
         outcomes = []

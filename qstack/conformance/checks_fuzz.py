@@ -84,6 +84,7 @@ def _strategies(st: Any, nodes: list[str], links: list[str], kinds: list[type]) 
         CreateErr,
         CreateOk,
         CreateRequest,
+        CutoffSpec,
         EndToEndConfirm,
         Expire,
         ExpireNotice,
@@ -93,6 +94,8 @@ def _strategies(st: Any, nodes: list[str], links: list[str], kinds: list[type]) 
         PathSetup,
         PathSetupAck,
         PathTeardown,
+        PurificationScope,
+        PurificationSpec,
         PurifyOutcome,
         RequestType,
         SwapRecord,
@@ -118,6 +121,19 @@ def _strategies(st: Any, nodes: list[str], links: list[str], kinds: list[type]) 
     route = st.one_of(st.just(list(nodes)), st.just(list(reversed(nodes))),
                       st.lists(name, min_size=2, max_size=5, unique=True))
     decay = st.one_of(st.just([]), st.lists(st.floats(-1.0, 1.0), min_size=3, max_size=3))
+
+    def policy(kind: str) -> Any:  # a registered plug-in name mostly, else any text (refused by the parser)
+        from qstack.conformance.framework import _import_registries
+        from qstack.registry import REGISTRIES
+
+        _import_registries()
+        return st.one_of(st.sampled_from(sorted(REGISTRIES[kind].names())), st.just(""), text)
+
+    purification_spec = st.builds(PurificationSpec, policy=policy("purification"),
+                                  scope=st.sampled_from(PurificationScope.values()),
+                                  target_fidelity=fidelity, max_rounds=st.one_of(st.integers(0, 4), uint32))
+    cutoff_spec = st.builds(CutoffSpec, policy=policy("cutoff"), time=seconds, slots=uint32,
+                            min_fidelity=fidelity, max_time=seconds)
     by_type = {
         CreateRequest: two_nodes.flatmap(lambda n: st.builds(
             CreateRequest, request_id=small, origin=st.just(n[0]), remote_node=st.just(n[1]),
@@ -134,8 +150,8 @@ def _strategies(st: Any, nodes: list[str], links: list[str], kinds: list[type]) 
         PathSetup: route.flatmap(lambda r: st.builds(
             PathSetup, flow_id=small, source=st.just(r[0]), destination=st.just(r[-1]), route=st.just(r),
             min_fidelity=fidelity, link_min_fidelity=fidelity, num_pairs=uint32, deadline=seconds,
-            swapping=st.one_of(st.just(""), text), purification=st.one_of(st.just(""), text),
-            cutoff=seconds)),
+            swapping=policy("swapping"), purification=st.one_of(st.none(), purification_spec),
+            cutoff=cutoff_spec)),
         PathSetupAck: st.builds(PathSetupAck, flow_id=small, accepted=st.booleans(), reason=text),
         PathTeardown: st.builds(PathTeardown, flow_id=small, reason=text),
         Track: st.builds(Track, flow_id=small, head_pair=pair, via_pair=pair, frame=bell, swaps=uint32,
@@ -300,7 +316,10 @@ def _net_apply(h: _NetHarness, action: tuple[Any, ...]) -> None:
         _guard("advancing the clock", h.rt.advance, action[1])
     elif kind == "setup":  # a well-formed flow a → b through r: PATH SETUP from a, its ACK from b
         fid = action[1]
-        _deliver(h.rt.stack, "a", encode(PathSetup(flow_id=fid, source="a", destination="b", route=_NET_NODES)))
+        # the policies a PATH SETUP names are those this repeater's layer would announce itself
+        swapping, cutoff, purification = h.net._policy_specs()  # noqa: SLF001 - the layer's own announcement
+        _deliver(h.rt.stack, "a", encode(PathSetup(flow_id=fid, source="a", destination="b", route=_NET_NODES,
+                                                   swapping=swapping, cutoff=cutoff, purification=purification)))
         _deliver(h.rt.stack, "b", encode(PathSetupAck(flow_id=fid, accepted=True)))
     elif kind == "herald":  # a link pair for a purpose the network layer accepts, while a position is free
         _, peer, purpose, bell = action

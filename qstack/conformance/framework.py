@@ -18,6 +18,7 @@ a plain-text table (:meth:`Report.table`) or written as JSON (:meth:`Report.to_j
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import time
@@ -42,11 +43,17 @@ LAYERS: dict[str, str] = {
     "purification": "network",
     "routing": "network",
     "link_scheme": "link",
+    "link_protocol": "link",
     "memory_noise": "physical",
+    "transport": "transport",
+    "application": "application",
     "references": "theory",
 }
 #: report order of the stages
-STAGES: tuple[str, ...] = ("theory", "physical", "link", "network")
+STAGES: tuple[str, ...] = ("theory", "physical", "link", "network", "transport", "application")
+
+#: layers whose implementation is a class or factory the check builds itself (no registry)
+_FACTORY_LAYERS = frozenset({"link_protocol", "transport", "application"})
 
 #: the registry (``qstack.registry.REGISTRIES``) behind each plug-in layer
 _REGISTRY_OF = {"swapping": "swapping", "cutoff": "cutoff", "purification": "purification", "routing": "routing",
@@ -123,11 +130,47 @@ class Target:
         return LAYERS[self.layer]
 
     def create(self) -> Any:
-        """A fresh instance of the implementation (through its layer's registry)."""
+        """A fresh instance of the implementation: through its layer's registry for the plug-in
+        layers; an :class:`~qstack.apps.Application` built with the spec's parameters for
+        ``application``; the parameter-bound factory (:meth:`factory`) for ``link_protocol``
+        and ``transport``, whose instances are built per node by the network."""
+        if self.layer in _FACTORY_LAYERS:
+            made = self.factory()
+            return made() if self.layer == "application" else made
         from qstack.registry import REGISTRIES
 
         _import_registries()
         return REGISTRIES[_REGISTRY_OF[self.layer]].create(self.spec)
+
+    def factory(self) -> Callable[..., Any]:
+        """For the layers built per node or per run (``link_protocol``: ``factory(runtime)``;
+        ``transport``: ``factory(runtime, network_layer, session, node_of)``; ``application``:
+        ``factory()``): the class or factory the spec names — a ``"pkg.module:Name"`` path (or
+        for applications a registered name), a table ``{"name": …, <parameters>}`` or the
+        object itself — with the table's parameters bound."""
+        if self.layer not in _FACTORY_LAYERS:
+            raise ConformanceError(f"layer {self.layer!r} builds its plug-ins through its registry; use create()")
+        spec, params = self.spec, {}
+        if isinstance(spec, Mapping):
+            params = {k: v for k, v in spec.items() if k != "name"}
+            spec = spec.get("name")
+        if isinstance(spec, str):
+            if self.layer == "application" and ":" not in spec:
+                from qstack.apps import application_class
+
+                obj: Any = application_class(spec)
+            else:
+                from qstack.registry import PluginError, load_object
+
+                try:
+                    obj = load_object(spec)
+                except PluginError as exc:
+                    raise ConformanceError(str(exc)) from None
+        else:
+            obj = spec
+        if not callable(obj):
+            raise ConformanceError(f"{self.label}: a {self.layer} target must be a class or factory, got {obj!r}")
+        return functools.partial(obj, **params) if params else obj
 
     def scenario_spec(self) -> Any:
         """The spec as a scenario table may carry it (a name, path or table); a Python factory
@@ -225,7 +268,15 @@ def check(name: str, layer: str, statement: str, kind: str = "deterministic",
 
 def checks_for(layer: str) -> list[Check]:
     """The registered checks of ``layer`` (importing the built-in check modules first)."""
-    from qstack.conformance import checks_network, checks_physical, checks_theory  # noqa: F401
+    from qstack.conformance import (  # noqa: F401
+        checks_apps,
+        checks_expiry,
+        checks_link,
+        checks_network,
+        checks_physical,
+        checks_theory,
+        checks_transport,
+    )
 
     if layer not in CHECKS:
         raise ConformanceError(f"unknown layer {layer!r}; layers: {', '.join(LAYERS)}")

@@ -31,6 +31,14 @@ def detect_layer(obj: Any) -> str | None:
     def has(*names: str) -> bool:
         return all(callable(getattr(obj, n, None)) for n in names)
 
+    from qstack.apps.runtime import Application
+    from qstack.link.protocol import LinkLayer
+    from qstack.transport.sockets import TransportLayer
+
+    cls = obj if isinstance(obj, type) else type(obj)  # layers built per node or per run: judged by the class
+    for base, layer in ((Application, "application"), (LinkLayer, "link_protocol"), (TransportLayer, "transport")):
+        if issubclass(cls, base):
+            return layer
     if has("apply", "ptm_diagonal"):
         return "memory_noise"
     if has("model"):
@@ -104,6 +112,12 @@ def resolve(name: str, layer: str | None = None) -> list[Target]:
             raise ConformanceError(f"cannot tell which layer {text!r} implements; give --layer "
                                    f"({', '.join(_REGISTRY_OF)})")
         return [Target(kind, text, text)]
+    from qstack.apps import APPLICATIONS
+
+    if layer == "application" or (layer is None and text in APPLICATIONS):
+        return [Target("application", text, text)]
+    if layer in ("link_protocol", "transport"):
+        raise ConformanceError(f"a {layer} target is a 'pkg.module:Factory' path, got {text!r}")
     layers = [layer] if layer is not None else [k for k in _REGISTRY_OF if text in REGISTRIES[_REGISTRY_OF[k]]]
     if not layers:
         raise ConformanceError(f"no plug-in layer has a {text!r}; give a registered name, 'pkg.module:Factory' or "
@@ -140,6 +154,12 @@ def builtin_targets() -> list[Target]:
         Target("memory_noise", {"name": "depolarizing", "time": 0.5}),
         Target("link_scheme", "single_click"),
         Target("link_scheme", "double_click"),
+        Target("link_protocol", "qstack.link.protocol:LinkLayer"),
+        Target("transport", "qstack.transport.sockets:TransportLayer"),
+        Target("application", {"name": "bb84", "pulses": 1_000_000}),
+        Target("application", {"name": "bbm92", "pulses": 4_000_000, "mean_pair_number": 0.02}),
+        Target("application", {"name": "di-qkd", "rounds": 800}),
+        Target("application", "blind-computation"),
     ]
 
 

@@ -110,6 +110,18 @@ class LinkEnd:
             m = self._models[min_fidelity] = self.scheme.model(self.hardware, min_fidelity)
             return m
 
+    def unsupported_reason(self, model: Any) -> str:
+        """Why a request for which the scheme gave ``model`` (None, or one with success
+        probability 0) is UNSUPPORTED: a fidelity out of reach, or a dead link — one whose
+        scheme heralds nothing even with no fidelity demand (e.g. no light reaches the station:
+        emission efficiency 0, or a fibre loss that underflows the transmissivity)."""
+        base = self.model_for(0.0)
+        if base is not None and base.success_probability > 0.0 and model is None:
+            return "unreachable fidelity"
+        hw = self.hardware
+        return (f"success probability 0: link {self.name} never heralds a pair (eta_a = {hw.eta_a:.3g}, "
+                f"eta_b = {hw.eta_b:.3g}, p_dark = {hw.p_dark:.3g})")
+
 
 class LinkLayer(Layer):
     """The link layer of one node (see the module docstring)."""
@@ -181,8 +193,10 @@ class LinkLayer(Layer):
         self._next_id += 1
         rid = self._next_id
         model = end.model_for(request.min_fidelity)
-        problem = (link_pb2.UNSUPPORTED, "unreachable fidelity") if model is None else \
-            self._infeasible(end, model, request.number, request.max_time)
+        if model is None or not model.success_probability > 0.0:
+            problem: tuple[int, str] | None = (link_pb2.UNSUPPORTED, end.unsupported_reason(model))
+        else:
+            problem = self._infeasible(end, model, request.number, request.max_time)
         if problem is not None:  # known here: no round trip; told to the caller after it returns
             self.rt.call_later(0.0, self._error, end, rid, request.purpose_id, *problem)
             return rid
@@ -369,14 +383,24 @@ class LinkLayer(Layer):
         if taken is None:
             return
         qubit, i = taken
+        if not end.signalled[i] and not end.free[i]:
+            # the upper layer still holds a pair on this position pair: no attempt of this end's
+            # can have heralded here (a stale or injected herald); the station's qubit is lost
+            from qstack.quantum.core import discard
+
+            discard(qubit)
+            raise ProtocolViolation("herald for a position pair whose memory holds a pair")
         end.signalled[i] = False
+        end.free[i] = False  # held now (also when this end had withdrawn it before the herald came)
         rt = self.rt
         position = end.positions[i]
         t_emit = herald.emission_time
         rt.memory.store(qubit, rt.now, position, t_emit)
         req = end.by_request.get(herald.request_id)
-        if req is None:
-            # not a request this end knows: the pair is lost here
+        if req is None or req.delivered >= req.number:
+            # not a request this end knows, or one already served in full (attempts were under
+            # way on other position pairs when its last pair came): the pair is lost here — both
+            # ends see the heralds in the same order, so both drop the same pairs
             from qstack.quantum.core import discard
 
             rt.memory.clear(position)
@@ -384,7 +408,8 @@ class LinkLayer(Layer):
             end.free[i] = True
             self._signal(end, i)
             if self.upper is not None:
-                self.upper.link_expire(LinkExpire(end.name, seq, 0, "no such request at this end"))
+                self.upper.link_expire(LinkExpire(end.name, seq, 0, "no such request at this end" if req is None
+                                                  else "request already served"))
             return
         req.delivered += 1
         if req.delivered >= req.number and req in end.requests:

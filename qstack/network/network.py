@@ -16,6 +16,7 @@ and the :class:`FlowResult` of each request collects its deliveries.
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,13 +29,15 @@ from qstack.link.service import LinkErr
 from qstack.network.policies import ROUTING, register_routing_function
 from qstack.network.protocol import NetworkLayer
 from qstack.network.service import NetDeliver, NetExpire, NetFail, NetRequest
+from qstack.network.statistics import RunningStats
 from qstack.network.topology import LinkInfo, Topology
 from qstack.physical.memory import QuantumMemory
 from qstack.physical.station import LINK_SCHEMES, HeraldingStation
 from qstack.quantum.core import measure, reduced_dm
 from qstack.quantum.operations import partner
 from qstack.recorder import PairRecords, Recorder
-from qstack.runtime.sim import SimRuntime
+from qstack.runtime.auth import KEY_BYTES, PairKeys
+from qstack.runtime.sim import SimRuntime, authenticated_pairs, station_name
 from qstack.sim import Simulation, connect
 from qstack.transport.sockets import basis_kets, expected_parity, purpose_head_at_once
 
@@ -67,7 +70,16 @@ class Delivery:
 
 @dataclass
 class FlowResult:
-    """What one end-to-end request achieved."""
+    """What one end-to-end request achieved.
+
+    The figures are kept as running statistics, in constant memory however many pairs the flow
+    delivers: :attr:`delivered`, :attr:`fidelity` and :attr:`age` (exact
+    :class:`~qstack.network.statistics.RunningStats`), :attr:`first_delivery`, and for measured
+    flows :attr:`measured` and :attr:`errors` (outcome parities other than the Bell state's).
+    :attr:`deliveries` holds one :class:`Delivery` per pair only when the network keeps them
+    (``QuantumNetwork(keep_deliveries=True)``, the default there; :func:`~qstack.network.run_scenario`
+    and ``qstack run`` do not), and is empty otherwise.
+    """
 
     flow_id: int
     source: str
@@ -81,6 +93,19 @@ class FlowResult:
     basis: str | None = None  # measured flows
     #: pairs discarded on the way, by reason ("below floor", "cut-off", "swap failed", …)
     discarded: dict[str, int] = field(default_factory=dict)
+    #: pairs delivered to the tail
+    delivered: int = 0
+    #: fidelities of the delivered pairs (NaN ones counted in ``nan_count``)
+    fidelity: RunningStats = field(default_factory=RunningStats)
+    #: ages of the delivered pairs at delivery (from the emission of their oldest link pair)
+    age: RunningStats = field(default_factory=RunningStats)
+    #: time of the first delivery (None before it)
+    first_delivery: float | None = None
+    #: measured flows: pairs whose two outcomes are both known, and those whose parity was wrong
+    measured: int = 0
+    errors: int = 0
+    #: the last delivered pair: (tail pair id, fidelity)
+    last: tuple[tuple[str, int], float] | None = None
 
 
 def fidelity_to_bell(rho: np.ndarray, frame: int) -> float:
@@ -97,14 +122,21 @@ def fidelity_to_bell(rho: np.ndarray, frame: int) -> float:
 class PairSink:
     """The upper layer of a node for a scenario's own requests: it consumes delivered pairs at
     once — kept pairs are discarded, measured pairs measured in the flow's basis (readout noise
-    of the node) — and records outcomes for the summary."""
+    of the node) — and records outcomes for the summary.
+
+    ``outcomes`` is shared by the nodes: ``(flow id, head pair) -> [head outcome, tail outcome,
+    tail's frame]``, holding a pair until both ends have measured it; then ``joined(flow id,
+    head pair, slot)`` is called (when given) and takes it out, so the table holds only the
+    pairs in flight."""
 
     layer = "sink"
 
-    def __init__(self, runtime: Any, network: NetworkLayer, outcomes: dict) -> None:
+    def __init__(self, runtime: Any, network: NetworkLayer, outcomes: dict,
+                 joined: Callable[[int, tuple[str, int], list], Any] | None = None) -> None:
         self.rt = runtime
         self.network = network
-        self.outcomes = outcomes  # (flow id, head pair) -> [head outcome, tail outcome]
+        self.outcomes = outcomes
+        self.joined = joined
 
     def handlers(self) -> dict:
         return {}
@@ -120,13 +152,30 @@ class PairSink:
             # measure-directly pairs: no storage, so no memory decoherence applies
             m = measure(d.qubit, d.flow.basis, self.network.rng, self.rt.memory.gate_noise)
             head_key = d.pair_id if d.end == "head" else d.peer_pair
-            slot = self.outcomes.setdefault((d.flow.flow_id, head_key), [None, None])
-            slot[0 if d.end == "head" else 1] = m
+            key = (d.flow.flow_id, head_key)
+            slot = self.outcomes.get(key)
+            if slot is None:
+                slot = self.outcomes[key] = [None, None, None]
+            if d.end == "head":
+                slot[0] = m
+            else:
+                slot[1], slot[2] = m, d.frame
+            if self.joined is not None and None not in slot:
+                self.joined(d.flow.flow_id, head_key, slot)
         elif d.qubit.alive:
             from qstack.quantum.core import discard
 
             discard(d.qubit)
         self.network.release(d)
+
+
+def _scenario_keys(scenario: Any) -> PairKeys:
+    """The scenario's ``[security] keys`` file, or fresh OS-random keys for every pair of endpoints."""
+    path = getattr(getattr(scenario, "security", None), "keys", None)
+    if path is not None:
+        return PairKeys.from_file(path)
+    pairs = authenticated_pairs([n.name for n in scenario.nodes], [(link.a, link.b) for link in scenario.links])
+    return PairKeys.from_mapping({pair: secrets.token_bytes(KEY_BYTES) for pair in pairs}, source="os-random")
 
 
 class QuantumNetwork:
@@ -137,13 +186,35 @@ class QuantumNetwork:
     ``upper(runtime, network_layer) -> layer`` for the layer above the network layer at every
     node (default :class:`PairSink`); ``recorder`` a :class:`~qstack.recorder.Recorder` to use;
     ``local_positions`` adds, per node, memory positions after the links' for the
-    application's local qubits.
+    application's local qubits; ``link_layer`` a factory ``link_layer(runtime) -> layer`` for
+    the link protocol at every node (default :class:`~qstack.link.protocol.LinkLayer`; the
+    conformance suite plugs other link protocols in here).
+
+    Every classical channel (node to node, station to link end) is authenticated with its pair's
+    pre-shared key (:meth:`qstack.sim.ClassicalChannel.secure`): ``keys`` (a
+    :class:`~qstack.runtime.auth.PairKeys`), else the scenario's ``[security] keys`` file, else
+    fresh keys from the OS random source for every pair of :func:`~qstack.runtime.sim.authenticated_pairs`
+    (never from the seed).
+
+    Each flow's figures are running statistics (:class:`FlowResult`), in constant memory;
+    ``keep_deliveries`` (default True: an experimenter's network keeps what it delivered) also
+    keeps one :class:`Delivery` per pair in ``flows[i].deliveries`` — about half a kilobyte a
+    pair, so a run of 10⁸ pairs passes ``keep_deliveries=False`` (what
+    :func:`~qstack.network.run_scenario` and ``qstack run`` do).
     """
 
     def __init__(self, scenario: Any, policies: Mapping[str, Any] | None = None,
                  upper: Callable[[Any, NetworkLayer], Any] | None = None, recorder: Recorder | None = None,
-                 local_positions: Mapping[str, int] | None = None):
+                 local_positions: Mapping[str, int] | None = None,
+                 link_layer: Callable[[Any], LinkLayer] | None = None, keys: PairKeys | None = None, *,
+                 keep_deliveries: bool = True):
+        if not isinstance(keep_deliveries, bool):
+            raise TypeError(f"QuantumNetwork(): keep_deliveries must be a bool, got {keep_deliveries!r}")
+        #: whether each flow keeps one :class:`Delivery` per pair (else only running statistics)
+        self.keep_deliveries = keep_deliveries
         self.scenario = scenario
+        self.keys: PairKeys = keys if keys is not None else _scenario_keys(scenario)
+        """The pre-shared key of each pair of endpoints (the operator's, not a protocol's)."""
         self.sim = Simulation(seed=scenario.simulation.seed)
         self.recorder = recorder if recorder is not None else Recorder()
         self.flows: dict[int, FlowResult] = {}
@@ -155,7 +226,9 @@ class QuantumNetwork:
         self.links: dict[str, LinkView] = {}
         self.network_layers: dict[str, NetworkLayer] = {}
         self.stations: dict[str, HeraldingStation] = {}
+        #: measured pairs waiting for the other end's outcome (see :class:`PairSink`)
         self.outcomes: dict = {}
+        self._awaiting_outcomes: dict[tuple[int, tuple[str, int]], Delivery] = {}  # kept deliveries only
         self._channels: set[tuple[str, str]] = set()
         self._classical = nx.Graph()
         pol = scenario.policies
@@ -166,6 +239,7 @@ class QuantumNetwork:
         #: per node, the memory positions after the links' for local (processor) qubits
         self.local_positions: dict[str, list[int]] = {}
         self._local_counts = dict(local_positions or {})
+        self._link_layer = link_layer or LinkLayer
         self._build(upper)
         self.recorder.subscribe(NetDeliver, self._observe_delivery)
         self.recorder.subscribe(NetFail, self._observe_failure)
@@ -194,7 +268,7 @@ class QuantumNetwork:
             rt = SimRuntime(self.sim, spec.name, self.memories[spec.name], self.recorder, self.open_channel,
                             wire=sc.simulation.wire)
             self.runtimes[spec.name] = rt
-            self.link_layers[spec.name] = LinkLayer(rt)
+            self.link_layers[spec.name] = self._link_layer(rt)
             self._classical.add_node(spec.name)
         next_position = {n.name: 0 for n in sc.nodes}
         infos = []
@@ -214,15 +288,15 @@ class QuantumNetwork:
             self.stacks[spec.name] = rt.stack
 
     def _sink(self, rt: Any, net: NetworkLayer) -> PairSink:
-        return PairSink(rt, net, self.outcomes)
+        return PairSink(rt, net, self.outcomes, self._join_outcomes)
 
     def _build_link(self, spec: Any, ha: Any, hb: Any, next_position: dict[str, int]) -> LinkInfo:
         name = f"{spec.a}-{spec.b}"
         hardware, da, db = self.scenario.link_hardware(spec)
         scheme = LINK_SCHEMES.create(spec.scheme)
-        station_rt = SimRuntime(self.sim, f"station:{name}", None, wire=self.scenario.simulation.wire)
+        station_rt = SimRuntime(self.sim, station_name(spec.a, spec.b), None, wire=self.scenario.simulation.wire)
         for end_name, d in ((spec.a, da), (spec.b, db)):
-            connect(station_rt.classical, self.runtimes[end_name].classical, d)
+            self._secure(connect(station_rt.classical, self.runtimes[end_name].classical, d))
         station = HeraldingStation(name, station_rt, (spec.a, spec.b), (da, db),
                                    self.sim.rng(name, "heralding"), hardware.raw_w, clock=spec.attempt_clock)
         self.stations[name] = station
@@ -243,17 +317,25 @@ class QuantumNetwork:
         else:
             coeffs, cost = (0.25, 0.25, 0.25, 0.25), math.inf
         self._classical.add_edge(spec.a, spec.b, delay=da + db)
-        connect(self.runtimes[spec.a].classical, self.runtimes[spec.b].classical, da + db)
+        self._secure(connect(self.runtimes[spec.a].classical, self.runtimes[spec.b].classical, da + db))
         self._channels.add((spec.a, spec.b))
         self._channels.add((spec.b, spec.a))
-        return LinkInfo(name, spec.a, spec.b, hardware, scheme, coeffs, cost)  # type: ignore[arg-type]
+        herald_delay = getattr(base, "round_period", 0.0) + da + db  # see LinkInfo.herald_delay
+        return LinkInfo(name, spec.a, spec.b, hardware, scheme, coeffs, cost, herald_delay)  # type: ignore[arg-type]
+
+    def _secure(self, channels: tuple[Any, Any]) -> None:
+        """Key both directions of a new channel pair with their endpoints' pre-shared key."""
+        forward, backward = channels
+        key = self.keys.key(forward.src.name, forward.dst.name)
+        forward.secure(key)
+        backward.secure(key)
 
     def open_channel(self, a: str, b: str) -> None:
         """Open classical channels between ``a`` and ``b`` with the shortest fibre-path delay."""
         if (a, b) in self._channels:
             return
         delay = nx.shortest_path_length(self._classical, a, b, weight="delay")
-        connect(self.runtimes[a].classical, self.runtimes[b].classical, delay)
+        self._secure(connect(self.runtimes[a].classical, self.runtimes[b].classical, delay))
         self._channels.add((a, b))
         self._channels.add((b, a))
 
@@ -327,13 +409,23 @@ class QuantumNetwork:
             return
         at_once = d.flow.type == "measure"
         fid = self.pair_fidelity(d, head_at_once=at_once or purpose_head_at_once(d.flow.purpose), tail_at_once=at_once)
-        delivery = Delivery(d.flow.flow_id, d.time, d.frame, fid, d.time - d.created, d.peer_pair, d.pair_id)
         self.last_fidelity = fid
         if result is None:
             result = self.flows[d.flow.flow_id] = FlowResult(d.flow.flow_id, d.flow.route[0], d.flow.route[-1],
                                                              list(d.flow.route), 0.0, d.flow.pairs, [])
-        result.deliveries.append(delivery)
-        if result.requested and len(result.deliveries) >= result.requested and result.done_at is None:
+        age = d.time - d.created
+        result.delivered += 1
+        result.fidelity.add(fid)
+        result.age.add(age)
+        result.last = (d.pair_id, fid)
+        if result.first_delivery is None:
+            result.first_delivery = d.time
+        if self.keep_deliveries:
+            delivery = Delivery(d.flow.flow_id, d.time, d.frame, fid, age, d.peer_pair, d.pair_id)
+            result.deliveries.append(delivery)
+            if result.basis is not None:
+                self._awaiting_outcomes[(d.flow.flow_id, d.peer_pair)] = delivery
+        if result.requested and result.delivered >= result.requested and result.done_at is None:
             result.done_at = d.time
 
     def pair_records(self) -> PairRecords:
@@ -349,8 +441,8 @@ class QuantumNetwork:
         """
         def fidelity_of(d: NetDeliver) -> float:
             r = self.flows.get(d.flow.flow_id)
-            last = r.deliveries[-1] if r is not None and r.deliveries else None
-            return last.fidelity if last is not None and last.tail_pair == d.pair_id else math.nan
+            last = r.last if r is not None else None
+            return last[1] if last is not None and last[0] == d.pair_id else math.nan
 
         return PairRecords(fidelity_of).attach(self.recorder)
 
@@ -367,15 +459,29 @@ class QuantumNetwork:
     def _observe_link_error(self, e: LinkErr) -> None:
         self.link_errors.append((e.node, e.link, e.request_id, str(e.error), e.detail))
 
+    def _join_outcomes(self, flow_id: int, head_pair: tuple[str, int], slot: list) -> None:
+        """Both ends measured the pair ``head_pair`` of ``flow_id``: count it (and whether its
+        outcome parity is the one its Bell state gives), set it on its kept :class:`Delivery`,
+        and forget it."""
+        self.outcomes.pop((flow_id, head_pair), None)
+        delivery = self._awaiting_outcomes.pop((flow_id, head_pair), None)
+        r = self.flows.get(flow_id)
+        if r is None or r.basis is None:
+            return
+        head, tail, frame = slot
+        r.measured += 1
+        if (head ^ tail) != expected_parity(frame, r.basis or "Z"):
+            r.errors += 1
+        if delivery is not None:
+            delivery.outcomes = (head, tail)
+
     def finish_outcomes(self) -> None:
-        """Join the measured flows' outcomes (recorded at each end) onto their deliveries."""
-        for r in self.flows.values():
-            if r.basis is None:
-                continue
-            for d in r.deliveries:
-                slot = self.outcomes.get((r.flow_id, d.head_pair))
-                if slot is not None and None not in slot:
-                    d.outcomes = (slot[0], slot[1])
+        """Join the measured pairs whose two outcomes are in :attr:`outcomes` but not yet counted
+        (those an upper layer other than :class:`PairSink` wrote there; PairSink's are joined as
+        the second end measures)."""
+        for (flow_id, head_pair), slot in list(self.outcomes.items()):
+            if None not in slot:
+                self._join_outcomes(flow_id, head_pair, slot)
 
 
 class NodeView:

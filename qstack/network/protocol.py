@@ -37,6 +37,7 @@ from qstack.quantum import theory
 from qstack.quantum.core import discard, operate
 from qstack.quantum.operations import CORRECTIONS, heralded_swap, partner, purification_half, swap_inner, twirl
 from qstack.recorder import observable
+from qstack.registry import spec_name
 from qstack.runtime import Layer, ProtocolViolation, Runtime
 
 __all__ = ["NetworkLayer", "Flow", "Pair", "SwapEvent", "PurificationEvent", "SwapView"]
@@ -128,7 +129,15 @@ class Flow:
     targets: tuple[int, int] | None = None
     up: deque = field(default_factory=deque)  # unswapped pairs towards the head
     down: deque = field(default_factory=deque)  # unswapped pairs towards the tail
+    #: swapped link pairs by this node's key: TRACK signalling, ``key -> (other key, outcome,
+    #: frame, created, decay)`` until the TRACK passes; swap records, ``key -> (the far end's key
+    #: of the other half, its route index, my key of the other half)`` to forward an Expire from
+    #: a far end that did not know of the swap yet, kept one round trip (see :attr:`swap_log`)
     swapped: dict = field(default_factory=dict)
+    #: swap records: ``(forget after, key, key)`` per swap, oldest first — an entry of
+    #: :attr:`swapped` is dropped once both far ends have had the SwapRecord and any Expire they
+    #: sent before it has arrived, so the table holds only the last round trip's swaps
+    swap_log: deque = field(default_factory=deque)
     tracks: dict = field(default_factory=dict)  # key -> held Track
     ends: dict = field(default_factory=dict)  # head/tail: key -> Pair waiting for Track/Confirm
     timers: dict = field(default_factory=dict)  # key -> timer of a pooled pair's cut-off
@@ -262,6 +271,10 @@ class NetworkLayer(Layer):
                           f"(fresh pairs reach at most {best:.6g})")
                 self.rt.call_later(0.0, self._fail, flow, reason)
                 return fid
+        late = self.topology.expired_at_delivery(route, flow.e2e_limit)
+        if late is not None:  # e.g. a cut-off shorter than a link's herald delay: nothing could be delivered
+            self.rt.call_later(0.0, self._fail, flow, f"UNSUPPORTED: {late}")
+            return fid
         if deadline < math.inf:
             self.rt.call_at(deadline, self._deadline, fid)
         self.rt.send(flow.down_node, self._setup_message(flow))  # type: ignore[arg-type]
@@ -359,41 +372,61 @@ class NetworkLayer(Layer):
         return flow
 
     def _setup_message(self, flow: Flow) -> Any:
-        swapping, _, purification, fixed = self._policy_names()
-        return network_pb2.PathSetup(
+        swapping, cutoff, purification = self._policy_specs()
+        msg = network_pb2.PathSetup(
             flow_id=flow.flow_id, source=flow.route[0], destination=flow.route[-1], route=flow.route,
             min_fidelity=flow.min_fidelity, link_min_fidelity=flow.link_min_fidelity,
             num_pairs=flow.num_pairs, deadline=flow.deadline if math.isfinite(flow.deadline) else 0.0,
-            swapping=swapping, cutoff=fixed, purification=purification,
+            swapping=swapping, cutoff=cutoff, purification=purification,
             type=link_pb2.CREATE_KEEP if flow.measure_basis is None else link_pb2.CREATE_MEASURE,
             basis=link_pb2.Basis.Value(flow.measure_basis or "Z"), fidelity_floor=flow.floor, purpose=flow.purpose,
-            priority=flow.priority, cutoff_policy=self._policy_names()[1],
+            priority=flow.priority,
         )
+        return msg
 
-    def _policy_names(self) -> tuple[str, str, str, float]:
-        """``(swap policy, cut-off policy, purification, fixed cut-off time or 0)`` as a PathSetup
-        names them: what every node on a route must agree on."""
-        fixed = getattr(self.cutoff, "time", None)
+    def _policy_specs(self) -> tuple[str, Any, Any]:
+        """``(swap policy name, CutoffSpec, PurificationSpec or None)`` as a PathSetup carries
+        them: what every node on a route must agree on. A spec's fields are the policy's own
+        parameters of those names (0 where it has none)."""
+        cut = self.cutoff
+        cutoff = network_pb2.CutoffSpec(policy=spec_name(cut))
+        for name in ("time", "max_time"):
+            value = getattr(cut, name, None)
+            if _number(value) and 0.0 <= value < math.inf:
+                setattr(cutoff, name, float(value))
+        value = getattr(cut, "min_fidelity", None)
+        if _number(value) and 0.0 <= value <= 1.0:
+            cutoff.min_fidelity = float(value)
+        slots = getattr(cut, "slots", None)
+        if isinstance(slots, int) and not isinstance(slots, bool) and 0 <= slots < 1 << 32:
+            cutoff.slots = slots
         pur = self.purification
-        return (getattr(self.swapping, "name", type(self.swapping).__name__),
-                self.cutoff.describe() if hasattr(self.cutoff, "describe")
-                else getattr(self.cutoff, "name", type(self.cutoff).__name__),
-                pur.describe() if pur is not None and hasattr(pur, "describe") else "",
-                fixed if isinstance(fixed, float) and math.isfinite(fixed) else 0.0)
+        purification = None
+        if pur is not None:
+            purification = network_pb2.PurificationSpec(
+                policy=spec_name(pur),
+                scope=network_pb2.PURIFY_END_TO_END if pur.scope == "end_to_end" else network_pb2.PURIFY_LINK,
+                target_fidelity=float(getattr(pur, "target_fidelity", 1.0)),
+                max_rounds=int(getattr(pur, "max_rounds", 1)),
+            )
+        return spec_name(self.swapping), cutoff, purification
 
     def _on_path_setup(self, src: str, msg: Any) -> None:
         route = list(msg.route)
         if self.node not in route or route.index(self.node) == 0 or route[route.index(self.node) - 1] != src:
             raise ProtocolViolation("PathSetup from a node that is not my predecessor on the route")
-        swapping, cutoff, purification, fixed = self._policy_names()
+        if msg.flow_id in self.flows:
+            raise ProtocolViolation("PathSetup for a flow this node already serves")
+        swapping, cutoff, purification = self._policy_specs()
+        theirs = msg.purification if msg.HasField("purification") else None
         mismatch = None
-        if msg.swapping and msg.swapping != swapping:
+        if msg.swapping != swapping:
             mismatch = f"swap policy {swapping!r}, the flow asks for {msg.swapping!r}"
-        elif msg.cutoff_policy and (msg.cutoff_policy != cutoff or msg.cutoff != fixed):
-            mismatch = (f"cut-off policy {cutoff!r} ({fixed:g} s), the flow asks for {msg.cutoff_policy!r} "
-                        f"({msg.cutoff:g} s)")
-        elif msg.purification != purification:
-            mismatch = f"purification {purification or 'none'!r}, the flow asks for {msg.purification or 'none'!r}"
+        elif msg.HasField("cutoff") and msg.cutoff != cutoff:
+            mismatch = f"cut-off policy {_cutoff_text(cutoff)}, the flow asks for {_cutoff_text(msg.cutoff)}"
+        elif theirs != purification:
+            mismatch = (f"purification {_purification_text(purification)}, the flow asks for "
+                        f"{_purification_text(theirs)}")
         if mismatch is not None:
             self.rt.send(src, network_pb2.PathSetupAck(flow_id=msg.flow_id, accepted=False,
                                                        reason=f"node {self.node} runs {mismatch}"))
@@ -743,8 +776,27 @@ class NetworkLayer(Layer):
             if decay is not None:
                 rec.decay.extend(decay)
             self.rt.send(flow.route[far], rec)
-        flow.swapped[up_far] = (down_far, hi)
-        flow.swapped[down_far] = (up_far, lo)
+        # A far end that expires its half before my record reaches it sends the Expire here, by
+        # my key of the pair (its far key until then): forward it to the other far end. After a
+        # round trip to both far ends no such Expire can still come (channels are FIFO with a
+        # fixed delay), so the entries are forgotten then — twice that, for slack in event times.
+        ku, kd = up.key, down.key
+        flow.swapped[ku] = (down_far, hi, kd)
+        flow.swapped[kd] = (up_far, lo, ku)
+        now = self.rt.now
+        log = flow.swap_log
+        while log and log[0][0] < now:
+            _, a, b = log.popleft()
+            flow.swapped.pop(a, None)
+            flow.swapped.pop(b, None)
+        delay = max(self._delay_to(flow.route[lo]), self._delay_to(flow.route[hi]))
+        if delay < math.inf:
+            log.append((now + 4.0 * delay, ku, kd))
+
+    def _delay_to(self, node: str) -> float:
+        """The runtime's bound on a message's delay to ``node`` (inf when it cannot tell)."""
+        delay_to = getattr(self.rt, "delay_to", None)
+        return delay_to(node) if delay_to is not None else math.inf
 
     def _on_swap_record(self, src: str, rec: Any) -> None:
         """Swap records: my pair ``left`` now reaches the node that knows its end as ``right``."""
@@ -997,8 +1049,8 @@ class NetworkLayer(Layer):
         if entry is None:
             return False
         if flow.records:
-            other, far = entry
-            flow.swapped.pop(other, None)
+            other, far, mine = entry
+            flow.swapped.pop(mine, None)
             peer = flow.route[far]
         else:
             other = entry[0]
@@ -1024,6 +1076,32 @@ class NetworkLayer(Layer):
         pair = flow.ends.pop(key, None)
         if pair is not None:
             self._drop(pair)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _cutoff_text(spec: Any) -> str:
+    """A CutoffSpec in words, e.g. ``'fixed' (0.01 s)``."""
+    parts = []
+    if spec.time:
+        parts.append(f"{spec.time:g} s")
+    if spec.slots:
+        parts.append(f"{spec.slots} slots")
+    if spec.min_fidelity:
+        parts.append(f"F >= {spec.min_fidelity:g}")
+    if spec.max_time:
+        parts.append(f"at most {spec.max_time:g} s")
+    return f"{spec.policy!r}" + (f" ({', '.join(parts)})" if parts else "")
+
+
+def _purification_text(spec: Any) -> str:
+    """A PurificationSpec (or None) in words, e.g. ``'dejmps' (link, target 0.95, 3 rounds)``."""
+    if spec is None:
+        return "'none'"
+    scope = "end-to-end" if spec.scope == network_pb2.PURIFY_END_TO_END else "link"
+    return f"{spec.policy!r} ({scope}, target {spec.target_fidelity:g}, at most {spec.max_rounds} rounds)"
 
 
 class _Armed:

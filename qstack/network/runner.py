@@ -17,22 +17,23 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import numpy as np
-
 from qstack.quantum.kernels import single_threaded_blas
 from qstack.recorder import Recorder
 
 from .network import QuantumNetwork
+from .statistics import RunningStats
 
 __all__ = ["run_scenario", "build_network"]
 
 
 def build_network(scenario: Any, *, policies: Mapping[str, Any] | None = None,
-                  recorder: Recorder | None = None) -> QuantumNetwork:
+                  recorder: Recorder | None = None, keep_deliveries: bool = True) -> QuantumNetwork:
     """Build the network of ``scenario`` and schedule its requests (does not run it).
 
-    ``policies`` overrides the scenario's plug-ins by kind (``{"swapping": MyPolicy()}``)."""
-    net = QuantumNetwork(scenario, policies=policies, recorder=recorder)
+    ``policies`` overrides the scenario's plug-ins by kind (``{"swapping": MyPolicy()}``);
+    ``keep_deliveries=False`` keeps only each flow's running statistics, not one
+    :class:`~qstack.network.Delivery` per pair (see :class:`QuantumNetwork`)."""
+    net = QuantumNetwork(scenario, policies=policies, recorder=recorder, keep_deliveries=keep_deliveries)
     for spec in scenario.requests:
         net.sim.call_at(spec.start, net.request, spec)
     return net
@@ -40,14 +41,21 @@ def build_network(scenario: Any, *, policies: Mapping[str, Any] | None = None,
 
 def run_scenario(scenario: Any, progress: bool | Callable[[float, float], Any] = False, *,
                  policies: Mapping[str, Any] | None = None, record: bool = False,
-                 recorder: Recorder | None = None) -> dict[str, Any]:
+                 recorder: Recorder | None = None, keep_deliveries: bool = False) -> dict[str, Any]:
     """Run ``scenario`` and return its summary.
 
     ``progress=True`` draws a progress bar on stderr (when it is a terminal); a callable is
     called as ``progress(now, end)`` after each slice of simulated time. ``policies``
     overrides the scenario's plug-ins; ``recorder`` subscribes to the run's events; with
     ``record=True`` the summary has a ``"records"`` list of per-pair rows
-    (:class:`qstack.recorder.PairRecords`).
+    (:class:`qstack.recorder.PairRecords`); with ``keep_deliveries=True`` a ``"deliveries"``
+    list of every flow's :class:`~qstack.network.Delivery` records, in flow order.
+
+    Memory: the summary's figures are running statistics
+    (:class:`~qstack.network.statistics.RunningStats`, exact), so by default a run holds no
+    per-pair record and its memory stays flat however many pairs it delivers (10⁸ pairs
+    included); ``record`` and ``keep_deliveries`` keep one row per pair (a few hundred bytes
+    each) and are meant for runs whose pairs fit in memory. The figures are the same either way.
 
     >>> from qstack.scenario import linear_chain, load_scenario
     >>> out = run_scenario(load_scenario(linear_chain(3, seed=1, duration="20 ms")), record=True)
@@ -61,15 +69,16 @@ def run_scenario(scenario: Any, progress: bool | Callable[[float, float], Any] =
     # time on long chains).
     gc.set_threshold(100_000, 50, 1000)
     try:
-        return _run(scenario, progress, wall0, policies, record, recorder)
+        return _run(scenario, progress, wall0, policies, record, recorder, keep_deliveries)
     finally:
         gc.set_threshold(*thresholds)
 
 
 def _run(scenario: Any, progress: bool | Callable[[float, float], Any], wall0: float,
-         policies: Mapping[str, Any] | None, record: bool, recorder: Recorder | None) -> dict[str, Any]:
+         policies: Mapping[str, Any] | None, record: bool, recorder: Recorder | None,
+         keep_deliveries: bool = False) -> dict[str, Any]:
     with single_threaded_blas():
-        net = build_network(scenario, policies=policies, recorder=recorder)
+        net = build_network(scenario, policies=policies, recorder=recorder, keep_deliveries=keep_deliveries)
         records = None
         if record:
             records = net.pair_records()
@@ -104,6 +113,8 @@ def _run(scenario: Any, progress: bool | Callable[[float, float], Any], wall0: f
         out["interrupted"] = True
     if records is not None:
         out["records"] = records.rows
+    if keep_deliveries:
+        out["deliveries"] = [d for r in net.flows.values() for d in r.deliveries]
     return out
 
 
@@ -124,27 +135,27 @@ def summarise(net: QuantumNetwork, wall: float, build: float = 0.0) -> dict[str,
     """The run's figures as a JSON-serialisable dict."""
     sim = net.sim
     net.finish_outcomes()
-    deliveries = [d for r in net.flows.values() for d in r.deliveries]
-    fids = np.array([d.fidelity for d in deliveries if not math.isnan(d.fidelity)])
-    ages = np.array([d.age for d in deliveries])
+    # every figure from the flows' running statistics (exact sums: no per-pair record needed)
+    fids, ages = RunningStats(), RunningStats()
+    delivered = 0
+    for r in net.flows.values():
+        delivered += r.delivered
+        fids.merge(r.fidelity)
+        ages.merge(r.age)
     t = sim.now if sim.now > 0 else float("nan")
     flows = []
-    from .network import expected_parity
-
     for r in net.flows.values():
-        fr = np.array([d.fidelity for d in r.deliveries])
-        measured = [d for d in r.deliveries if d.outcomes is not None]
-        errors = sum((d.outcomes[0] ^ d.outcomes[1]) != expected_parity(d.frame, r.basis or "Z") for d in measured)
         flows.append({
             "flow_id": r.flow_id, "source": r.source, "destination": r.destination, "route": r.route,
-            "requested": r.requested, "delivered": len(r.deliveries),
-            "fidelity_mean": float(fr.mean()) if len(fr) else None,
-            "first_pair_latency": (r.deliveries[0].time - r.start) if r.deliveries else None,
+            "requested": r.requested, "delivered": r.delivered,
+            # a NaN fidelity (a pair the observer could not read) makes the flow's mean NaN, as before
+            "fidelity_mean": (math.nan if r.fidelity.nan_count else r.fidelity.mean) if r.delivered else None,
+            "first_pair_latency": (r.first_delivery - r.start) if r.first_delivery is not None else None,
             "completion_time": (r.done_at - r.start) if r.done_at is not None else None,
             "failed": r.failed,
             "discarded": dict(sorted(r.discarded.items())),
-            "measured": len(measured),
-            "qber": errors / len(measured) if measured else None,
+            "measured": r.measured,
+            "qber": r.errors / r.measured if r.measured else None,
         })
     nodes = {}
     for name, rt in net.runtimes.items():
@@ -154,18 +165,19 @@ def summarise(net: QuantumNetwork, wall: float, build: float = 0.0) -> dict[str,
             "messages_received": st.messages_received, "bytes_received": st.bytes_received,
             "rejected": sum(rt.stack.rejected.values()),
         }
-    n = len(fids)
+    n = fids.count
+    std = fids.std(ddof=1)
     firsts = [f["first_pair_latency"] for f in flows if f["first_pair_latency"] is not None]
     return {
         "scenario": getattr(net.scenario.simulation, "name", None),
         "seed": net.scenario.simulation.seed,
         "simulated_time": sim.now,
-        "delivered_pairs": len(deliveries),
-        "rate": len(deliveries) / t if t == t else None,
-        "fidelity_mean": float(fids.mean()) if n else None,
-        "fidelity_std": float(fids.std(ddof=1)) if n > 1 else None,
-        "fidelity_stderr": float(fids.std(ddof=1) / math.sqrt(n)) if n > 1 else None,
-        "pair_age_mean": float(ages.mean()) if len(ages) else None,
+        "delivered_pairs": delivered,
+        "rate": delivered / t if t == t else None,
+        "fidelity_mean": fids.mean,
+        "fidelity_std": std,
+        "fidelity_stderr": std / math.sqrt(n) if std is not None else None,
+        "pair_age_mean": ages.mean,
         "first_pair_latency": min(firsts) if firsts else None,
         "flows": flows,
         "link_pairs_generated": sum(s.pairs_generated for s in net.stations.values()),
@@ -179,5 +191,5 @@ def summarise(net: QuantumNetwork, wall: float, build: float = 0.0) -> dict[str,
         "events": sim.events_processed,
         "build_seconds": build,
         "wall_seconds": wall,
-        "pairs_per_wall_second": len(deliveries) / wall if wall > 0 else None,
+        "pairs_per_wall_second": delivered / wall if wall > 0 else None,
     }

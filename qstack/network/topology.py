@@ -47,7 +47,10 @@ def apply_memory(coeffs: Sequence[float], weights: Sequence[float]) -> list[floa
 @dataclass(frozen=True)
 class LinkInfo:
     """A link as the network knows it: name, ends, hardware, scheme, expected coefficients of a
-    heralded pair in its announced frame, and mean time per pair (``cost``)."""
+    heralded pair in its announced frame, mean time per pair (``cost``) and ``herald_delay``, the
+    least age (s) of a pair when its herald reaches an end: the heralding station waits for the
+    farther end's photon and sends the herald back, ``d_a + d_b`` (plus the first round with
+    sequential Barrett–Kok rounds); 0 when unknown."""
 
     name: str
     a: str
@@ -56,6 +59,7 @@ class LinkInfo:
     scheme: Any
     coefficients: tuple[float, float, float, float]
     cost: float
+    herald_delay: float = 0.0
 
 
 class Topology:
@@ -121,6 +125,29 @@ class Topology:
         """``coeffs`` after both halves were stored ``age`` seconds at ``node_a`` and ``node_b``."""
         c = apply_memory(coeffs, self.memories[node_a].pauli_weights(age))
         return apply_memory(c, self.memories[node_b].pauli_weights(age))
+
+    def expired_at_delivery(self, route: Sequence[str], limit: float) -> str | None:
+        """Why every end-to-end pair along ``route`` would be older than the cut-off ``limit``
+        (s) when it is delivered, or None when some pair may not be.
+
+        A delivered pair's age counts from its oldest link pair's emission, and the pair is only
+        complete once every link's herald has reached an end, so it is at least the largest
+        :attr:`LinkInfo.herald_delay` on the route: a cut-off below that discards every pair.
+
+        >>> t = Topology([LinkInfo("a-b", "a", "b", None, None, (1.0, 0.0, 0.0, 0.0), 1.0, 5e-5)],
+        ...              {"a": None, "b": None}, {"a": "end", "b": "end"})
+        >>> t.expired_at_delivery(["a", "b"], 1e-3) is None
+        True
+        >>> print(t.expired_at_delivery(["a", "b"], 1e-6).split(" (")[0])
+        cut-off 1e-06 s is shorter than the herald delay of link a-b
+        """
+        slowest = max((self.link_between(a, b) for a, b in zip(route, route[1:], strict=False)),
+                      key=lambda info: info.herald_delay)
+        if limit < slowest.herald_delay:
+            return (f"cut-off {limit:.6g} s is shorter than the herald delay of link {slowest.name} "
+                    f"({slowest.herald_delay:.6g} s, the least age of its pairs on arrival): every pair would be "
+                    "discarded at delivery")
+        return None
 
     def estimated_fidelity(self, route: Sequence[str], age: float) -> float:
         """What the end nodes can estimate of a pair's fidelity from what they know: the links'

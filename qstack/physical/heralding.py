@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.optimize import brentq, minimize_scalar
 
 from .detectors import Detector
 from .fibre import Fibre
@@ -81,7 +80,10 @@ def click_instrument(eta_a: float, eta_b: float, p_dark: float, phase_std: float
     ea, eb, pd = _unit("eta_a", eta_a), _unit("eta_b", eta_b), _unit("p_dark", p_dark)
     if pd >= 1.0:
         raise ValueError(f"p_dark must be < 1, got {pd}")
-    coherence = math.exp(-float(phase_std) ** 2 / 2.0)
+    sigma = float(phase_std)
+    # e^{-σ²/2}: below 1e-300 past σ ≈ 37, so a fully dephased link (any larger σ, where σ² would
+    # overflow a double) has no coherence left
+    coherence = math.exp(-sigma * sigma / 2.0) if sigma < 40.0 else 0.0
     out = np.zeros((2, 4, 4), dtype=float)
     both = ea * eb / 2 + (1 - ea) * eb / 2 + (1 - eb) * ea / 2 + pd * (1 - ea) * (1 - eb)
     for o, sign in ((0, 1.0), (1, -1.0)):
@@ -347,15 +349,20 @@ def single_click_alpha_for_fidelity(
     fidelity: float, eta_a: float, eta_b: float, p_dark: float = 0.0, phase_std: float = 0.0
 ) -> float | None:
     """Largest bright-state population ``α`` (hence highest rate) whose heralded fidelity is at
-    least ``fidelity``; ``None`` if no ``α`` reaches it (the hardware cannot).
+    least ``fidelity``; ``None`` if no ``α`` reaches it (the hardware cannot, e.g. nothing
+    ever heralds: both arms' ``η = 0`` and no dark counts).
 
     >>> round(single_click_alpha_for_fidelity(0.9, 0.5, 0.5), 6)
     0.129032
     """
+    from scipy.optimize import brentq, minimize_scalar  # here, not at import: ~0.4 s of start-up
+
     def fid(a: float) -> float:
         return HeraldingModel("single_click", eta_a, eta_b, p_dark, a, phase_std).fidelity
 
     lo, hi = 1e-9, 1 - 1e-9
+    if HeraldingModel("single_click", eta_a, eta_b, p_dark, hi, phase_std).success_probability <= 0.0:
+        return None  # no photon and no dark count ever reaches the detectors: nothing heralds
     # Without dark counts F(α) falls monotonically from its value at α → 0. With dark counts
     # F → 0 as α → 0 too (the |00⟩ heralds are dark counts), so F peaks at some α*: the answer
     # is the largest α ≥ α* with F ≥ target.

@@ -262,6 +262,19 @@ class QuantumMemory:
                 return i
         return None
 
+    def qubit_at(self, position: int) -> Qubit | None:
+        """The qubit stored at ``position`` (None: empty), without advancing its decoherence
+        (an observer's lookup).
+
+        >>> from qstack.quantum import create_qubits
+        >>> mem = QuantumMemory("m", 2); (q,) = create_qubits(1); mem.store(q, 0.0, 1)
+        1
+        >>> mem.qubit_at(1) is q, mem.qubit_at(0)
+        (True, None)
+        """
+        self._check_position(position)
+        return self._qubits[position]
+
     @property
     def free_positions(self) -> list[int]:
         """Indices of empty positions."""

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import gammaln
 
 from qstack.physical.units import check_range
 
@@ -94,6 +93,8 @@ class WeakCoherentSource:
         mu = self.mean_photon_number
         if mu == 0.0:
             return (n == 0).astype(np.float64)
+        from scipy.special import gammaln  # here, not at import: scipy.special costs start-up time
+
         return np.exp(-mu + n * math.log(mu) - gammaln(n + 1))
 
     @property

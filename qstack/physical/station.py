@@ -160,12 +160,40 @@ class HeraldingStation:
         self._inflight: set[int] = set()
         self._seq = 0
         self.pairs_generated = 0
-        self.attempts = 0
+        # attempts of the heralded sequences, and per position pair still attempting: (its first
+        # emission, the emission period, its failed attempts (inf: never heralds), failed
+        # attempts per round) — see :attr:`attempts`
+        self._attempts_heralded = 0
+        self._attempting: dict[int, tuple[float, float, float, float]] = {}
 
     @property
     def stats(self) -> Any:
         """The station's classical message counters (heralds sent)."""
         return self.rt.classical.stats
+
+    @property
+    def attempts(self) -> int:
+        """Attempts whose outcome the station knows by now: every attempt of the heralded
+        sequences, plus each position pair's failed attempts whose photons (both rounds' with
+        sequential Barrett–Kok rounds) reached the station by ``rt.now``. An attempt counts when
+        it is resolved, not when its sequence is drawn: a sequence is sampled whole when it starts
+        (``n ~ Geometric(p)``), and counting all ``n`` then would count attempts that lie in the
+        future — past the end of a run — without the pair that ends them, biasing pairs per
+        attempt low (by up to ``K/p`` attempts for ``K`` position pairs). Resolved in this order,
+        ``pairs_generated − p·attempts`` is a martingale, so ``pairs_generated / attempts``
+        estimates ``p`` without bias at any stopping time. With sequential rounds the order of
+        the one- and two-round failures of an unfinished sequence is not drawn: its resolved
+        failures are its elapsed rounds times its failures per round, rounded down."""
+        now = self.rt.now
+        total = self._attempts_heralded
+        for first, step, failures, per_round in self._attempting.values():
+            if not failures or not step > 0.0:
+                continue  # none failed, or attempts without a clock (no time to count them in)
+            # photons of the rounds emitted at first + r·step reach the station _delay later
+            rounds = math.floor((now - self._delay - first) / step + 1e-9) + 1
+            if rounds > 0:
+                total += int(min(rounds * per_round, failures))
+        return total
 
     def ready(self, end: int, index: int, request_id: int = 0, model: Any = None) -> None:
         """End ``end`` (0 or 1) has position pair ``index`` free and emitting; end 0 names the
@@ -197,7 +225,8 @@ class HeraldingStation:
         # Sequential Barrett–Kok rounds: a failed attempt lasts one round if round 1 did not
         # herald, two if it did (probability (P1 − p)/(1 − p) given failure).
         q = min(max((model.first_round_probability - p) / (1.0 - p), 0.0), 1.0) if period and p < 1.0 else 0.0
-        entry = self._models[id(model)] = (model, p, period, q, model.cycle_time, self.heralded_states(model))
+        states = self.heralded_states(model) if p > 0.0 else ()  # a dead link heralds no state
+        entry = self._models[id(model)] = (model, p, period, q, model.cycle_time, states)
         return entry
 
     def _start(self, index: int, request_id: int, model: Any) -> None:
@@ -206,9 +235,6 @@ class HeraldingStation:
         if entry is None or entry[0] is not model:
             entry = self._model(model)
         _, p, period, q, cycle, states = entry
-        rng = self.rng
-        n = int(rng.geometric(p)) if p < 1.0 else 1
-        self.attempts += n
         # The memories' own clock: no emission before the last one plus one attempt (a position
         # freed early waits, so no memory ever attempts faster than its attempt rate); slotted,
         # emissions fall on the link's grid t = k·slot (slot = cycle, or round period), as in the
@@ -217,16 +243,34 @@ class HeraldingStation:
         free_at = self._free_at.get(index)
         if free_at is not None and free_at > start:
             start = free_at
+        step = period or cycle
+        rng = self.rng
+        n = 0  # 0: this sequence never heralds (its failed attempts go on for ever)
+        if p > 0.0:  # a dead link (no photon, no dark count): its attempts never herald
+            if p >= 1e-12:
+                n = int(rng.geometric(p)) if p < 1.0 else 1
+            else:  # numpy's geometric saturates at 2⁶³ − 1 below p ≈ 1e-19: invert the CDF in floats
+                failures = math.log(1.0 - rng.random()) / math.log1p(-p)
+                # a herald after 2⁶² attempts lies past any simulated time: it never comes
+                n = int(failures) + 1 if failures < 2.0**62 else 0
+        if n == 0:
+            self._attempting[index] = (self._slot_time(start, step, 0), step, math.inf, 1.0 / (1.0 + q))
+            return
         if period:
             m = int(rng.binomial(n - 1, q)) if n > 1 else 0  # failed attempts that took two rounds
             t_emit = self._slot_time(start, period, n - 1 + m)  # round 1 of the successful attempt
+            self._attempting[index] = (self._slot_time(start, period, 0), period, n - 1, (n - 1) / (n - 1 + m or 1))
             t_station = t_emit + period + self._delay
             self._free_at[index] = t_emit + 2 * period
         else:
             t_emit = self._slot_time(start, cycle, n - 1)
+            self._attempting[index] = (self._slot_time(start, cycle, 0), cycle, n - 1, 1.0)
             t_station = t_emit + self._delay
             self._free_at[index] = t_emit + cycle
-        self.rt.call_at(t_station, self._herald, index, request_id, states, t_emit, n)
+        # The grid's tolerance (1e-9 of a slot) may put the emission a hair before now; a herald
+        # sooner than that (a station nearly at an end) is then due now, not in the past.
+        now = self.rt.now
+        self.rt.call_at(t_station if t_station >= now else now, self._herald, index, request_id, states, t_emit, n)
 
     def _slot_time(self, start: float, slot: float, later: int) -> float:
         """The emission ``later`` slots after the first at or after ``start``: on the grid
@@ -255,6 +299,8 @@ class HeraldingStation:
 
     def _herald(self, index: int, request_id: int, states: tuple[Any, ...], t_emit: float, attempts: int) -> None:
         self._inflight.discard(index)
+        self._attempting.pop(index, None)
+        self._attempts_heralded += attempts
         first, out0, out1 = states
         bell, rho = out0 if self.rng.random() < first else out1
         qa, qb = adopt_state(rho.copy())

@@ -5,8 +5,10 @@ version and a oneof body. :func:`encode` wraps a body and serialises it; :func:`
 from the network and returns the body, or raises :class:`MalformedMessage` -- never another exception
 type -- with a :class:`Rejection` reason a counter can tally.
 
-Field constraints (fidelities in [0, 1], times finite and >= 0, Bell indices 0..3, node names
-present, simple routes) are checked by one validator per message type, kept in the table
+Field constraints (fidelities in [0, 1], times finite and >= 0, Bell indices 0..3, enum values
+the schema defines, node names present, simple routes, policy names a registry knows —
+:meth:`qstack.registry.Registry.known` —, structured policy specs within their documented ranges)
+are checked by one validator per message type, kept in the table
 :data:`VALIDATORS` as h11 keeps its state machine in one table (``h11/_state.py``); a message
 that breaks them is a protocol violation and is refused before any layer sees it. The message
 semantics follow Dahlberg et al., SIGCOMM 2019 (link layer) and Kozlowski et al., CoNEXT 2020
@@ -47,6 +49,7 @@ from qstack.proto.qstack.v1.network_pb2 import (
     PathSetup,
     PathSetupAck,
     PathTeardown,
+    PurificationScope,
     PurifyOutcome,
     SwapRecord,
     Track,
@@ -172,11 +175,6 @@ def _node(message: Message, field: str) -> None:
         _fail(message, field, "must name a node, got an empty string")
 
 
-def _nonempty(message: Message, field: str) -> None:
-    if not getattr(message, field):
-        _fail(message, field, "must not be empty")
-
-
 def _pair(message: Message, field: str) -> None:
     if not message.HasField(field):
         _fail(message, field, "is missing (a LinkPairId is required)")
@@ -193,6 +191,32 @@ def _enum(message: Message, field: str, enum: Any) -> None:
     value = getattr(message, field)
     if value not in enum.values():
         _fail(message, field, f"must be a {enum.DESCRIPTOR.name} ({', '.join(enum.keys())}), got {value}")
+
+
+#: the module whose import registers the network policies (imported on the first check of a
+#: policy name in a process that has not loaded the network layer yet)
+_POLICY_MODULE = "qstack.network.policies"
+
+
+def _plugin(message: Message, field: str, name: str, kind: str) -> None:
+    """``name`` must name a plug-in of registry ``kind`` (:meth:`qstack.registry.Registry.known`)."""
+    from qstack.registry import REGISTRIES
+
+    registry = REGISTRIES.get(kind)
+    if registry is None:
+        import importlib
+
+        importlib.import_module(_POLICY_MODULE)
+        registry = REGISTRIES[kind]
+    if not name:
+        _fail(message, field, f"must name a {registry.what}, got an empty string")
+    if not registry.known(name):
+        _fail(message, field, f"must name a registered {registry.what}, got {name[:64]!r}")
+
+
+def _finite(message: Message, field: str, value: float, low: float, why: str) -> None:
+    if not low <= value < math.inf:  # also refuses NaN
+        _fail(message, field, f"{why}, got {value!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -266,12 +290,33 @@ def _validate_path_setup(m: PathSetup) -> None:
     _fidelity(m, "link_min_fidelity")
     _fidelity(m, "fidelity_floor")
     _time(m, "deadline")
-    _time(m, "cutoff")
+    _enum(m, "type", RequestType)
+    _enum(m, "basis", Basis)
+    _plugin(m, "swapping", m.swapping, "swapping")
+    if m.HasField("purification"):
+        p = m.purification
+        _plugin(m, "purification.policy", p.policy, "purification")
+        if p.scope not in PurificationScope.values():
+            _fail(m, "purification.scope", f"must be a PurificationScope "
+                                           f"({', '.join(PurificationScope.keys())}), got {p.scope}")
+        if not 0.5 < p.target_fidelity <= 1.0:  # also refuses NaN
+            _fail(m, "purification.target_fidelity", f"must be a fidelity in (0.5, 1], got {p.target_fidelity!r}")
+        if p.max_rounds < 1:
+            _fail(m, "purification.max_rounds", f"must be >= 1 round, got {p.max_rounds}")
+    if m.HasField("cutoff"):
+        c = m.cutoff
+        _plugin(m, "cutoff.policy", c.policy, "cutoff")
+        _finite(m, "cutoff.time", c.time, 0.0, "must be a time in seconds, finite and >= 0")
+        _finite(m, "cutoff.max_time", c.max_time, 0.0, "must be a time in seconds, finite and >= 0")
+        if not 0.0 <= c.min_fidelity <= 1.0:
+            _fail(m, "cutoff.min_fidelity", f"must be a fidelity in [0, 1], got {c.min_fidelity!r}")
 
 
 def _validate_path_setup_ack(m: PathSetupAck) -> None:
     if not m.accepted and not m.reason:
         _fail(m, "reason", "must say why the flow was refused")
+    if m.accepted and m.reason:
+        _fail(m, "reason", "must be empty when the flow is accepted")
 
 
 def _validate_path_teardown(m: PathTeardown) -> None:
@@ -318,7 +363,7 @@ def _validate_purify_outcome(m: PurifyOutcome) -> None:
     _pair(m, "sacrifice")
     _distinct_pairs(m, "keep", "sacrifice")
     _bell_index(m, "outcome")
-    _nonempty(m, "protocol")
+    _plugin(m, "protocol", m.protocol, "purification")
 
 
 def _validate_expire_notice(m: ExpireNotice) -> None:

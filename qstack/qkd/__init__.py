@@ -9,7 +9,10 @@ Everything is deterministic given a ``numpy.random.Generator``; keys are uint8 b
 * :mod:`~qstack.qkd.cascade` — Cascade error correction (Brassard & Salvail) with a counted
   parity oracle;
 * :mod:`~qstack.qkd.privacy` — Toeplitz universal hashing (privacy amplification, verification);
-* :mod:`~qstack.qkd.authentication` — Wegman–Carter tags over GF(2^64), a never-reusing key pool;
+* :mod:`~qstack.qkd.authentication` — Wegman–Carter tags over GF(2^64), a never-reusing key pool,
+  and where a pre-shared key comes from (a key file, inline hex, or a fresh CSPRNG key);
+* :mod:`~qstack.qkd.device_independent` — DI-QKD's Bell test at a stated ε (Chernoff lower
+  bound on the CHSH winning probability) and its finite-statistics key rate;
 * :mod:`~qstack.qkd.finite_key` — finite-key length (Tomamichel et al. 2012), decoy-state rate
   (Lo, Ma & Chen 2005; Ma et al. 2005) and the weak-coherent channel model;
 * :mod:`~qstack.qkd.intercept_resend` — intercept–resend statistics;
@@ -34,6 +37,9 @@ from .authentication import (
     KeyPoolExhaustedError,
     KeyReuseError,
     KeySlice,
+    PresharedKey,
+    fresh_key,
+    load_preshared_key,
     wegman_carter_tag,
     wegman_carter_verify,
 )
@@ -72,7 +78,7 @@ from .intercept_resend import (
     intercept_resend_qber,
     interception_fraction_for_qber,
 )
-from .pipeline import KeyResult, QKDAbort, distil_key
+from .pipeline import KeyResult, MessageRejected, QKDAbort, distil_key
 from .privacy import random_toeplitz_seed, toeplitz_hash, toeplitz_matrix
 from .sifting import QBEREstimate, SiftedKey, estimate_qber, serfling_deviation, sift_bb84
 
@@ -87,7 +93,9 @@ __all__ = [
     "KeyResult",
     "KeyReuseError",
     "KeySlice",
+    "MessageRejected",
     "ParityOracle",
+    "PresharedKey",
     "QBEREstimate",
     "QKDAbort",
     "SiftedKey",
@@ -111,6 +119,7 @@ __all__ = [
     "estimate_qber",
     "eve_information_intercept_resend",
     "finite_key_length",
+    "fresh_key",
     "finite_key_statistical_deviation",
     "gllp_rate",
     "h",
@@ -119,6 +128,7 @@ __all__ = [
     "intercept_resend_bb84",
     "intercept_resend_qber",
     "interception_fraction_for_qber",
+    "load_preshared_key",
     "model_single_photon",
     "plob_bound",
     "random_bits",

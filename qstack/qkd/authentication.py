@@ -26,6 +26,9 @@ or when a slice is asked for twice; :class:`AuthenticatedChannel` tags, verifies
 from __future__ import annotations
 
 import math
+import os
+import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,8 +48,11 @@ __all__ = [
     "KeyPoolExhaustedError",
     "KeyReuseError",
     "KeySlice",
+    "PresharedKey",
+    "fresh_key",
     "forging_probability_bound",
     "gf64_multiply",
+    "load_preshared_key",
     "message_blocks",
     "polynomial_hash",
     "wegman_carter_tag",
@@ -415,3 +421,108 @@ class AuthenticatedChannel:
             raise AuthenticationError(f"tag of message {message.label!r} from {message.sender} does not verify")
         self._accepted.add(start)
         return message.payload
+
+
+# ============================================================================ where the key comes from
+
+
+@dataclass(frozen=True)
+class PresharedKey:
+    """The pre-shared authentication key of a pair of parties, and where it came from.
+
+    ``bits`` (uint8, read-only) and ``source``: ``"file <path>"``, ``"hex"`` (given inline) or
+    ``"fresh"`` (:func:`fresh_key`). Built by :func:`load_preshared_key` from a scenario's
+    ``auth_key`` table. The key must be known to the two parties only: it is *never* derived
+    from a simulation seed or random stream, since anyone who knows the seed could then forge
+    every tag.
+    """
+
+    bits: NDArray[np.uint8] = field(repr=False, compare=False)
+    source: str
+
+    def __len__(self) -> int:
+        return int(self.bits.size)
+
+
+def _key_from_bytes(data: bytes, source: str) -> PresharedKey:
+    bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8)).astype(np.uint8)
+    bits.flags.writeable = False
+    return PresharedKey(bits, source)
+
+
+def load_preshared_key(spec: Mapping[str, object], *, name: str = "auth_key", min_bits: int = 0) -> PresharedKey:
+    """Read the pre-shared key a scenario names: ``{file = "path"}`` or ``{hex = "..."}``.
+
+    ``file``: the key is the file's bytes, every bit used (e.g. ``head -c 512 /dev/urandom >
+    alice-bob.key``, or a key distilled by an earlier QKD run and saved with
+    :func:`numpy.packbits`); a relative path is relative to the working directory. ``hex``: the
+    key written out in hexadecimal (whitespace and ``_`` ignored). Both parties must hold the
+    same file. ``min_bits`` is what the caller's messages need: a shorter key is refused.
+    Errors name the field (``name``, ``name.file``, ``name.hex``) and what is allowed:
+    ``TypeError`` for a value of the wrong type, ``ValueError`` otherwise.
+
+    >>> key = load_preshared_key({"hex": "00ff"})
+    >>> len(key), key.source, key.bits[:9].tolist()
+    (16, 'hex', [0, 0, 0, 0, 0, 0, 0, 0, 1])
+    >>> load_preshared_key({"hex": "00ff"}, min_bits=256)  # doctest: +NORMALIZE_WHITESPACE
+    Traceback (most recent call last):
+    ...
+    ValueError: auth_key: the key has 16 bits (2 bytes) but the messages to authenticate need
+    at least 256 bits (32 bytes)
+    >>> load_preshared_key({"seed": 3})
+    Traceback (most recent call last):
+    ...
+    ValueError: auth_key: unknown key source 'seed'; give exactly one of file = "path" or hex = "..."
+    """
+    if not isinstance(spec, Mapping):
+        raise TypeError(f'{name}: must be a table like {{file = "path"}} or {{hex = "..."}}, got '
+                        f"{type(spec).__name__}")
+    unknown = sorted(str(k) for k in spec if k not in ("file", "hex"))
+    if unknown:
+        raise ValueError(f"{name}: unknown key source {unknown[0]!r}; give exactly one of "
+                         'file = "path" or hex = "..."')
+    if len(spec) != 1:
+        raise ValueError(f'{name}: give exactly one of file = "path" or hex = "...", got {len(spec)} entries')
+    (kind, value), = spec.items()
+    if kind == "file":
+        if not isinstance(value, (str, os.PathLike)):
+            raise TypeError(f"{name}.file: must be a path string, got {type(value).__name__}")
+        try:
+            with open(value, "rb") as handle:
+                data = handle.read()
+        except OSError as error:
+            raise ValueError(f"{name}.file: cannot read the key file {os.fspath(value)!r}: "
+                             f"{error.strerror or error}") from None
+        key = _key_from_bytes(data, f"file {os.fspath(value)}")
+    else:
+        if not isinstance(value, str):
+            raise TypeError(f"{name}.hex: must be a string of hexadecimal digits, got {type(value).__name__}")
+        text = "".join(value.split()).replace("_", "")
+        try:
+            data = bytes.fromhex(text)
+        except ValueError:
+            raise ValueError(f"{name}.hex: not an even number of hexadecimal digits (0-9, a-f)") from None
+        key = _key_from_bytes(data, "hex")
+    if len(key) == 0:
+        raise ValueError(f"{name}: the key is empty")
+    if len(key) < min_bits:
+        raise ValueError(f"{name}: the key has {len(key)} bits ({len(key) // 8} bytes) but the messages to "
+                         f"authenticate need at least {min_bits} bits ({-(-min_bits // 8)} bytes)")
+    return key
+
+
+def fresh_key(n_bits: int) -> PresharedKey:
+    """A fresh ``n_bits``-bit key from the operating system's CSPRNG (:mod:`secrets`), ``source="fresh"``.
+
+    Stands for a key the two parties shared out of band before the run, unknown to everyone
+    else — including anyone who knows the simulation's seed. It is not reproducible: a run with
+    it sends different tags each time (and nothing else differs, since no result depends on a
+    tag's value).
+
+    >>> k = fresh_key(256)
+    >>> len(k), k.source
+    (256, 'fresh')
+    """
+    if isinstance(n_bits, bool) or not isinstance(n_bits, int) or n_bits < 8 or n_bits % 8:
+        raise ValueError(f"n_bits must be a positive multiple of 8, got {n_bits!r}")
+    return _key_from_bytes(secrets.token_bytes(n_bits // 8), "fresh")

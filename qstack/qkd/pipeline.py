@@ -27,6 +27,7 @@ bit is output). Messages: 2 (estimation) + 2 per Cascade pass + 2 (verification)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,20 +42,39 @@ from qstack.qkd.finite_key import finite_key_length
 from qstack.qkd.privacy import random_toeplitz_seed, toeplitz_hash
 from qstack.qkd.sifting import QBEREstimate, estimate_qber
 
-__all__ = ["KeyResult", "QKDAbort", "distil_key"]
+__all__ = ["KeyResult", "MessageRejected", "QKDAbort", "distil_key"]
 
 DEFAULT_QBER_THRESHOLD: float = bb84_qber_threshold()
 """Abort above the BB84 asymptotic limit h(Q) = 1/2, Q ~ 11.0 %."""
 
 
 class QKDAbort(Exception):
-    """The protocol aborted; ``stage``, ``qber`` and ``threshold`` say where and why."""
+    """The protocol aborted; ``stage``, ``qber`` and ``threshold`` say where and why.
 
-    def __init__(self, message: str, *, stage: str, qber: float, threshold: float) -> None:
+    ``announced_by`` names the peer role whose authenticated abort announcement ended this
+    role (None when this role decided the abort itself).
+    """
+
+    def __init__(self, message: str, *, stage: str, qber: float, threshold: float,
+                 announced_by: str | None = None) -> None:
         super().__init__(message)
         self.stage = stage
         self.qber = qber
         self.threshold = threshold
+        self.announced_by = announced_by
+
+
+class MessageRejected(QKDAbort):
+    """A received classical message was refused — its tag does not verify (forged or altered),
+    its key slice was used before (replayed), or it is not the protocol step expected — so the
+    protocol aborts (``stage = "authentication"``). ``reason`` is ``"tag"``, ``"replay"`` or
+    ``"unexpected"``; ``label`` the step that was expected."""
+
+    def __init__(self, message: str, *, reason: str, label: str, qber: float = math.nan,
+                 threshold: float = math.nan) -> None:
+        super().__init__(message, stage="authentication", qber=qber, threshold=threshold)
+        self.reason = reason
+        self.label = label
 
 
 @dataclass(frozen=True)

@@ -43,11 +43,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import qutip
 
+from ._qutip import is_qobj
 from .states import InvalidStateError, validate_density_matrix
+
+if TYPE_CHECKING:
+    import qutip
 
 __all__ = [
     "CHSHSettings",
@@ -84,7 +88,7 @@ def two_qubit_density_matrix(state: qutip.Qobj | np.ndarray, name: str = "state"
     ...
     qstack.quantum.states.InvalidStateError: state must be a 4×4 two-qubit density matrix, got shape (2, 2)
     """
-    if isinstance(state, qutip.Qobj):
+    if is_qobj(state):
         if state.isket:
             state = state.proj()
         m = state.full()

@@ -25,14 +25,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
-import qutip
-from qutip.core.dimensions import Dimensions
 
 from . import kernels
+from ._qutip import is_qobj
+from ._qutip import qutip as _qutip
 from .noise import Channel, GateNoise
 from .states import InvalidStateError, to_density_matrix, validate_density_matrix
+
+if TYPE_CHECKING:
+    import qutip
+    from qutip.core.dimensions import Dimensions
 
 __all__ = [
     "Qubit",
@@ -87,6 +93,8 @@ class Qubit:
     __slots__ = ("group", "_name", "fate")
 
     def __init__(self, name: str | None = None):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"qubit name must be a str or None, got {type(name).__name__}")
         self._name = name
         self.fate: str | None = None
         self.group: Group | None = Group(_ZERO.copy(), [self])
@@ -116,6 +124,19 @@ def _group_of(q: Qubit) -> Group:
             raise TypeError(f"expected a Qubit, got {type(q).__name__}")
         raise QubitDeadError(f"qubit {q.name!r} was {q.fate} and cannot be used again")
     return g
+
+
+def _check_rng_and_noise(rng: object, noise: object) -> None:
+    """Refuse a missing ``rng`` (``ValueError``) or one without a ``random()`` method like
+    ``numpy.random.Generator``'s (``TypeError``), and a ``noise`` that is neither ``None`` nor a
+    :class:`GateNoise` (``TypeError``)."""
+    if not isinstance(rng, np.random.Generator):
+        if rng is None:
+            raise ValueError("rng is required: pass the node's numpy Generator for reproducible outcomes")
+        if not callable(getattr(rng, "random", None)):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    if noise is not None and not isinstance(noise, GateNoise):
+        raise TypeError(f"noise must be a GateNoise or None, got {type(noise).__name__}")
 
 
 def _check_distinct(qubits: Sequence[Qubit]) -> None:
@@ -160,7 +181,7 @@ def _remove(group: Group, positions: list[int], outcome: int, fate: str) -> floa
 
 
 def _as_array(op: qutip.Qobj | np.ndarray) -> np.ndarray:
-    return op.full() if isinstance(op, qutip.Qobj) else np.asarray(op, dtype=complex)
+    return op.full() if is_qobj(op) else np.asarray(op, dtype=complex)
 
 
 def create_qubits(
@@ -173,8 +194,10 @@ def create_qubits(
     >>> a.group is b.group
     True
     """
+    if isinstance(n, bool) or not isinstance(n, Integral):
+        raise TypeError(f"n (the number of qubits) must be an int >= 1, got {n!r}")
     if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+        raise ValueError(f"n (the number of qubits) must be >= 1, got {n}")
     if names is not None and len(names) != n:
         raise ValueError(f"names must have n={n} entries, got {len(names)}")
     qubits = [Qubit(None if names is None else names[i]) for i in range(n)]
@@ -217,11 +240,18 @@ def assign_state(qubits: Sequence[Qubit], state: qutip.Qobj | np.ndarray) -> Non
     _check_distinct(qubits)
     for q in qubits:
         _group_of(q)
-    rho = to_density_matrix(state).full() if isinstance(state, qutip.Qobj) else np.asarray(state, dtype=complex)
+    if is_qobj(state):
+        rho = to_density_matrix(state).full()
+    else:
+        rho = np.asarray(state)
+        if rho.dtype == bool or not np.issubdtype(rho.dtype, np.number):
+            raise TypeError(f"state must be a qutip Qobj or a numeric array, got {type(state).__name__} "
+                            f"of dtype {rho.dtype}")
+        rho = rho.astype(complex, copy=False)
     if rho.ndim == 1 or (rho.ndim == 2 and rho.shape[1] == 1):
         v = rho.reshape(-1)
         rho = np.outer(v, v.conj())
-        if abs(np.trace(rho) - 1) > 1e-9:
+        if not abs(np.trace(rho) - 1) <= 1e-9:  # NaN fails too
             raise InvalidStateError(f"state ket has norm² {np.trace(rho).real:.12g} (must be 1)")
     if rho.shape != (2 ** len(qubits), 2 ** len(qubits)):
         raise InvalidStateError(
@@ -250,6 +280,8 @@ def _detach(q: Qubit) -> None:
 
 @lru_cache(maxsize=64)
 def _dims(n: int) -> Dimensions:
+    from qutip.core.dimensions import Dimensions
+
     return Dimensions([[2] * n, [2] * n])
 
 
@@ -290,7 +322,7 @@ def state_of(qubits: Sequence[Qubit]) -> qutip.Qobj:
     [[2, 2], [2, 2]]
     """
     rho = reduced_dm(qubits)
-    return qutip.Qobj(np.array(rho), dims=_dims(len(qubits)), copy=False)
+    return _qutip().Qobj(np.array(rho), dims=_dims(len(qubits)), copy=False)
 
 
 def _depolarize_after_gate(group: Group, positions: list[int], noise: GateNoise | None) -> None:
@@ -312,9 +344,13 @@ def operate(qubits: Sequence[Qubit], op: qutip.Qobj | np.ndarray, noise: GateNoi
     u = _as_array(op)
     k = len(qubits)
     if u.shape != (2**k, 2**k):
-        raise ValueError(f"operator has shape {u.shape}, expected {(2**k, 2**k)} for {k} qubits")
-    if np.max(np.abs(u.conj().T @ u - np.eye(2**k))) > 1e-9:
-        raise ValueError("operator is not unitary (max |U†U − I| > 1e-9); use apply_channel for non-unitary maps")
+        raise ValueError(f"operator op has shape {u.shape}, expected {(2**k, 2**k)} for {k} qubits")
+    if not np.max(np.abs(u.conj().T @ u - np.eye(2**k))) <= 1e-9:  # NaN or inf entries fail too
+        if not np.all(np.isfinite(u)):
+            raise ValueError("operator op has non-finite entries (NaN or inf)")
+        raise ValueError("operator op is not unitary (max |U†U − I| > 1e-9); use apply_channel for non-unitary maps")
+    if noise is not None and not isinstance(noise, GateNoise):
+        raise TypeError(f"noise must be a GateNoise or None, got {type(noise).__name__}")
     if k > 2 and noise is not None and not noise.is_ideal and (
             type(noise) is not GateNoise or noise.single_qubit_depolarizing or noise.two_qubit_depolarizing):
         raise ValueError(f"gate noise is defined for 1- and 2-qubit gates, got a {k}-qubit gate")
@@ -331,6 +367,8 @@ def apply_channel(qubits: Sequence[Qubit], channel: Channel) -> None:
     >>> apply_channel([q], amplitude_damping(0.5))
     """
     _check_distinct(qubits)
+    if not isinstance(channel, Channel):
+        raise TypeError(f"channel must be a qstack.quantum.noise.Channel, got {type(channel).__name__}")
     if channel.num_qubits != len(qubits):
         raise ValueError(f"{channel.name} acts on {channel.num_qubits} qubit(s), got {len(qubits)}")
     group, pos = merge(qubits)
@@ -353,7 +391,9 @@ def _basis_unitary(basis: str | Sequence[qutip.Qobj], k: int) -> np.ndarray | No
     if len(kets) != 2**k or any(v.shape != (2**k,) for v in kets):
         raise ValueError(f"a basis for {k} qubit(s) needs {2**k} kets of dimension {2**k}")
     u = np.array([v.conj() for v in kets])
-    if np.max(np.abs(u @ u.conj().T - np.eye(2**k))) > 1e-9:
+    if not np.max(np.abs(u @ u.conj().T - np.eye(2**k))) <= 1e-9:  # NaN or inf entries fail too
+        if not np.all(np.isfinite(u)):
+            raise ValueError("basis kets have non-finite entries (NaN or inf)")
         raise ValueError("basis kets must be orthonormal (max |⟨b_i|b_j⟩ − δ_ij| > 1e-9)")
     return u
 
@@ -404,8 +444,7 @@ def measure(
     >>> measure(q, "Z", np.random.default_rng(0))
     0
     """
-    if rng is None:
-        raise ValueError("rng is required: pass the node's numpy Generator for reproducible outcomes")
+    _check_rng_and_noise(rng, noise)
     qs = [qubits] if isinstance(qubits, Qubit) else list(qubits)
     _check_distinct(qs)
     k = len(qs)

@@ -20,13 +20,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Real
+from typing import TYPE_CHECKING
 
 import numpy as np
-import qutip
 
 from qstack.registry import Registry
+from qstack.validation import check_range
 
+from ._qutip import is_qobj
+from ._qutip import qutip as _qutip
 from .kernels import kraus_to_superop
+
+if TYPE_CHECKING:
+    import qutip
 
 __all__ = [
     "Channel",
@@ -75,7 +82,9 @@ class Channel:
         if check:
             completeness = sum(k.conj().T @ k for k in ops)
             err = float(np.max(np.abs(completeness - np.eye(dim))))
-            if err > 1e-9:
+            if not err <= 1e-9:  # NaN or inf entries fail too
+                if not all(np.all(np.isfinite(k)) for k in ops):
+                    raise ValueError(f"Kraus operators of {name} have non-finite entries (NaN or inf)")
                 raise ValueError(
                     f"Kraus operators of {name} are not trace preserving: max |Σ K†K − I| = {err:.3g}"
                 )
@@ -88,7 +97,8 @@ class Channel:
     def kraus_ops(self) -> list[qutip.Qobj]:
         """The Kraus operators as qutip ``Qobj`` with qubit dims."""
         dims = [[2] * self.num_qubits] * 2
-        return [qutip.Qobj(k, dims=dims) for k in self.kraus_np]
+        qobj = _qutip().Qobj
+        return [qobj(k, dims=dims) for k in self.kraus_np]
 
     def apply_to(self, rho: qutip.Qobj) -> qutip.Qobj:
         """Apply the channel to a density matrix of exactly ``num_qubits`` qubits (qutip path).
@@ -104,20 +114,30 @@ class Channel:
 
 
 def _prob(name: str, p: float) -> float:
-    p = float(p)
-    if not (0.0 <= p <= 1.0):
-        raise ValueError(f"{name} must be in [0, 1], got {p}")
-    return p
+    """``p`` as a float in [0, 1] (:func:`qstack.validation.check_range`: ``TypeError`` for a bool
+    or non-number, ``ValueError`` for NaN or out of range)."""
+    if type(p) is float and 0.0 <= p <= 1.0:  # the common case, without building a message
+        return p
+    return check_range(name, p, low=0.0, high=1.0)
 
 
 def kraus(ops: Sequence[qutip.Qobj | np.ndarray], name: str = "kraus") -> Channel:
     """A channel from user-given Kraus operators (``Qobj`` or arrays); refuses non-CPTP sets.
 
+    >>> import qutip
     >>> ch = kraus([qutip.sigmax()])
     >>> ch.num_qubits
     1
     """
-    return Channel([k.full() if isinstance(k, qutip.Qobj) else np.asarray(k) for k in ops], name)
+    if is_qobj(ops) or isinstance(ops, np.ndarray) and ops.ndim == 2:
+        raise TypeError("ops must be a sequence of Kraus operators, got a single operator (wrap it in a list)")
+    arrays = []
+    for i, k in enumerate(ops):
+        a = k.full() if is_qobj(k) else np.asarray(k)
+        if a.dtype == bool or not np.issubdtype(a.dtype, np.number):
+            raise TypeError(f"ops[{i}] must be a qutip Qobj or a numeric array, got {type(k).__name__}")
+        arrays.append(a)
+    return Channel(arrays, name)
 
 
 def depolarizing(p: float, num_qubits: int = 1) -> Channel:
@@ -127,7 +147,7 @@ def depolarizing(p: float, num_qubits: int = 1) -> Channel:
     2
     """
     p = _prob("depolarizing probability p", p)
-    if num_qubits not in (1, 2):
+    if isinstance(num_qubits, bool) or num_qubits not in (1, 2):
         raise ValueError(f"num_qubits must be 1 or 2, got {num_qubits}")
     paulis: list[np.ndarray] = list(_PAULI_NP)
     if num_qubits == 2:
@@ -174,6 +194,8 @@ def amplitude_damping(gamma: float) -> Channel:
 
 
 def _time(name: str, value: float, allow_inf: bool = True) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number >= 0 s, got {value!r}")
     value = float(value)
     if math.isnan(value) or value < 0 or (not allow_inf and math.isinf(value)):
         raise ValueError(f"{name} must be >= 0 s{'' if allow_inf else ' and finite'}, got {value}")

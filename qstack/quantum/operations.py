@@ -24,8 +24,10 @@ ensemble a reader of the outcome alone sees), for theory.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -37,6 +39,7 @@ from .core import (
     _H,
     Qubit,
     _check_distinct,
+    _check_rng_and_noise,
     _flip_bits,
     _group_of,
     _sample,
@@ -46,7 +49,7 @@ from .core import (
     measure,
     operate,
 )
-from .gates import rx
+from .gates import _rotation_matrix
 from .noise import GateNoise, twirl_werner
 
 __all__ = [
@@ -162,7 +165,9 @@ def _sampled_swap_map(noise: GateNoise, correct: bool) -> tuple[np.ndarray, tupl
     return probs, tuple(blocks)
 
 
-_IDEAL_SWAP_MAPS = {True: _sampled_swap_map(_IDEAL, True), False: _sampled_swap_map(_IDEAL, False)}
+#: the noiseless swap's maps by ``correct``, filled on first use (building one costs ~25 ms, so
+#: not at import: a run that never swaps, or only with ``correct=False``, never builds the others)
+_IDEAL_SWAP_MAPS: dict[bool, tuple[np.ndarray, tuple[tuple[np.ndarray, ...], ...]]] = {}
 
 
 def _pair_dm(x: Qubit, y: Qubit) -> np.ndarray | None:
@@ -199,6 +204,7 @@ def entanglement_swap(
     >>> round(fidelity(state_of([a, d]), bell_state("phi+")), 12)  # w = 0.8667² → F = 0.8133
     0.813333333333
     """
+    _check_rng_and_noise(rng, noise)
     ab = _pair_dm(a, b)
     cd = _pair_dm(c, d)
     if ab is not None and cd is not None and a.group is not c.group:
@@ -206,7 +212,13 @@ def entanglement_swap(
         # probabilities; the checks above already imply the four qubits are distinct.
         # Sampled outcomes, as on the circuit path and in hardware: the true bits m (same draw
         # as measure()), then each reported bit flipped with the readout error (same draws).
-        p_map, blocks = _IDEAL_SWAP_MAPS[correct] if noise is None else _sampled_swap_map(noise, correct)
+        if noise is None:
+            maps = _IDEAL_SWAP_MAPS.get(correct)
+            if maps is None:
+                maps = _IDEAL_SWAP_MAPS[correct] = _sampled_swap_map(_IDEAL, correct)
+            p_map, blocks = maps
+        else:
+            p_map, blocks = _sampled_swap_map(noise, correct)
         v = ab.reshape(16, 1) * cd.reshape(16)  # the 16×16 outer product, read as 256 entries below
         v.shape = (256,)
         probs = np.dot(p_map, v).real.tolist()
@@ -295,13 +307,18 @@ class BellMeasurement:
 
     def __post_init__(self) -> None:
         a = self.success_probability
-        if not (isinstance(a, int | float) and math.isfinite(a) and 0.0 < a <= 1.0):
+        if isinstance(a, bool) or not isinstance(a, Real):
+            raise TypeError(f"BellMeasurement.success_probability must be a real number in (0, 1], got {a!r}")
+        if not (math.isfinite(a) and 0.0 < a <= 1.0):
             raise ValueError(f"BellMeasurement.success_probability must be in (0, 1], got {a!r}")
+        if isinstance(self.outcomes, str | bytes) or not isinstance(self.outcomes, Iterable):
+            raise TypeError(f"BellMeasurement.outcomes must be a sequence of Bell indices, got {self.outcomes!r}")
         outs = tuple(self.outcomes)
-        if not outs or len(set(outs)) != len(outs) or any(k not in (0, 1, 2, 3) for k in outs):
+        if not outs or len(set(outs)) != len(outs) or any(
+                isinstance(k, bool) or not isinstance(k, Integral) or k not in (0, 1, 2, 3) for k in outs):
             raise ValueError(f"BellMeasurement.outcomes must be distinct Bell indices in 0..3 (Φ⁺, Φ⁻, Ψ⁺, Ψ⁻), "
                              f"got {self.outcomes!r}")
-        object.__setattr__(self, "outcomes", tuple(sorted(outs)))
+        object.__setattr__(self, "outcomes", tuple(sorted(int(k) for k in outs)))
 
     @property
     def deterministic(self) -> bool:
@@ -345,6 +362,8 @@ def heralded_swap(
     >>> sorted({r for r in results if r is not None}), abs(sum(r is None for r in results) / 1000 - 0.5) < 0.07
     ([2, 3], True)
     """
+    if bsm is not None and not isinstance(bsm, BellMeasurement):
+        raise TypeError(f"bsm must be a BellMeasurement or None, got {type(bsm).__name__}")
     k = swap_inner(b, c, rng, noise, correct)
     if bsm is None or bsm.deterministic:
         return k
@@ -387,6 +406,10 @@ def purify(
     """
     if protocol not in PURIFICATION_PROTOCOLS:
         raise ValueError(f"protocol must be one of {PURIFICATION_PROTOCOLS}, got {protocol!r}")
+    _check_rng_and_noise(rng, noise)
+    if len(keep) != 2 or len(sacrifice) != 2:
+        raise ValueError(f"keep and sacrifice must be pairs (Alice's qubit, Bob's qubit), got {len(keep)} and "
+                         f"{len(sacrifice)} qubits")
     a1, b1 = keep
     a2, b2 = sacrifice
     _check_distinct([a1, b1, a2, b2])
@@ -404,7 +427,7 @@ def purify(
     return False
 
 
-_RX_PLUS, _RX_MINUS = rx(np.pi / 2).full(), rx(-np.pi / 2).full()
+_RX_PLUS, _RX_MINUS = _rotation_matrix("X", np.pi / 2), _rotation_matrix("X", -np.pi / 2)
 
 
 def purification_half(
@@ -461,6 +484,7 @@ def teleport(
     >>> state_of([r]).full().real.round(12).tolist()
     [[0.0, 0.0], [0.0, 1.0]]
     """
+    _check_rng_and_noise(rng, noise)
     _check_distinct([source, local, remote])
     k = bell_state_measurement(source, local, rng, noise)
     if k:

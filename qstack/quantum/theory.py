@@ -1,6 +1,16 @@
 """Closed-form results the simulator is checked against, and that planners may use.
 
 Each function states its source. Fidelities are ``⟨ψ|ρ|ψ⟩`` (see :mod:`qstack.quantum.states`).
+
+Inputs are checked where they enter: fidelities and probabilities must be real numbers in
+``[0, 1]``, Werner parameters in ``[−1/3, 1]``, times ``>= 0`` s, and Bell coefficients four finite
+real numbers; a bool or non-number is a ``TypeError``, NaN or a value out of range a
+``ValueError``, each naming the parameter.
+
+>>> bbpssw(1.2)
+Traceback (most recent call last):
+...
+ValueError: f must be in [0, 1], got 1.2
 """
 
 from __future__ import annotations
@@ -9,6 +19,10 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+
+from qstack.validation import check_range
+
+from .noise import _time
 
 __all__ = [
     "werner_swap_fidelity",
@@ -30,6 +44,33 @@ __all__ = [
 ]
 
 
+def _unit(name: str, x: float) -> float:
+    """A fidelity or probability: a real number in [0, 1]."""
+    if type(x) is float and 0.0 <= x <= 1.0:  # the common case, without building a message
+        return x
+    return check_range(name, x, low=0.0, high=1.0)
+
+
+def _werner(name: str, w: float) -> float:
+    """A Werner parameter: a real number in [−1/3, 1] (rounding below −1/3 by 1e-12 allowed)."""
+    if type(w) is float and -1.0 / 3.0 <= w <= 1.0:
+        return w
+    return check_range(name, w, low=-1.0 / 3.0 - 1e-12, high=1.0)
+
+
+def _coefficients(name: str, c: Sequence[float]) -> np.ndarray:
+    """Bell coefficients (Φ⁺, Φ⁻, Ψ⁺, Ψ⁻): four finite real numbers."""
+    arr = np.asarray(c)
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"{name} must be 4 real Bell coefficients (Φ⁺, Φ⁻, Ψ⁺, Ψ⁻), got {c!r}")
+    if arr.shape != (4,):
+        raise ValueError(f"{name} must have 4 entries (Φ⁺, Φ⁻, Ψ⁺, Ψ⁻), got shape {arr.shape}")
+    arr = arr.astype(float)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} has non-finite entries: {arr.tolist()}")
+    return arr
+
+
 def _w(f: float) -> float:
     return (4.0 * f - 1.0) / 3.0
 
@@ -46,8 +87,8 @@ def werner_swap_fidelity(*fidelities: float) -> float:
     0.813333333333
     """
     w = 1.0
-    for f in fidelities:
-        w *= _w(f)
+    for i, f in enumerate(fidelities):
+        w *= _w(_unit(f"fidelities[{i}]", f))
     return _f(w)
 
 
@@ -61,6 +102,8 @@ def noisy_swap_werner_parameter(w1: float, w2: float, p2: float, eta: float) -> 
     >>> noisy_swap_werner_parameter(1.0, 1.0, 1.0, 1.0)
     1.0
     """
+    w1, w2 = _werner("w1", w1), _werner("w2", w2)
+    p2, eta = _unit("p2", p2), _unit("eta", eta)
     return w1 * w2 * p2 * (4.0 * eta**2 - 1.0) / 3.0
 
 
@@ -72,6 +115,7 @@ def bbpssw(f: float) -> tuple[float, float]:
     >>> [round(x, 6) for x in bbpssw(0.8)]
     [0.83815, 0.768889]
     """
+    f = _unit("f", f)
     e = (1.0 - f) / 3.0
     p = f * f + 2.0 * f * e + 5.0 * e * e
     return (f * f + e * e) / p, p
@@ -89,7 +133,7 @@ def dejmps(coefficients: Sequence[float]) -> tuple[np.ndarray, float]:
     >>> round(float(c[0]), 6), round(p, 6)
     (0.83815, 0.768889)
     """
-    phi_p, phi_m, psi_p, psi_m = (float(x) for x in coefficients)
+    phi_p, phi_m, psi_p, psi_m = (float(x) for x in _coefficients("coefficients", coefficients))
     a, b, c, d = phi_p, psi_m, psi_p, phi_m
     n = (a + b) ** 2 + (c + d) ** 2
     a2, b2, c2, d2 = (a * a + b * b) / n, 2 * c * d / n, (c * c + d * d) / n, 2 * a * b / n
@@ -109,8 +153,8 @@ def dejmps_two(c1: Sequence[float], c2: Sequence[float]) -> tuple[np.ndarray, fl
     >>> round(float(c[0]), 6), round(p, 6)
     (0.883152, 0.817778)
     """
-    a1, d1, c1_, b1 = (float(x) for x in c1)
-    a2, d2, c2_, b2 = (float(x) for x in c2)
+    a1, d1, c1_, b1 = (float(x) for x in _coefficients("c1", c1))
+    a2, d2, c2_, b2 = (float(x) for x in _coefficients("c2", c2))
     n = (a1 + b1) * (a2 + b2) + (c1_ + d1) * (c2_ + d2)
     a = (a1 * a2 + b1 * b2) / n
     b = (c1_ * d2 + d1 * c2_) / n
@@ -127,6 +171,7 @@ def bell_diagonal_swap(c1: Sequence[float], c2: Sequence[float]) -> np.ndarray:
     >>> bell_diagonal_swap([0.9, 0.1, 0, 0], [0.8, 0.2, 0, 0]).round(6).tolist()
     [0.74, 0.26, 0.0, 0.0]
     """
+    c1, c2 = _coefficients("c1", c1), _coefficients("c2", c2)
     out = np.zeros(4)
     for i in range(4):
         for j in range(4):
@@ -140,7 +185,7 @@ def twirled(c: Sequence[float]) -> np.ndarray:
     >>> twirled([0.7, 0.3, 0, 0]).round(6).tolist()
     [0.7, 0.1, 0.1, 0.1]
     """
-    f = float(c[0])
+    f = float(_coefficients("c", c)[0])
     return np.array([f, (1 - f) / 3, (1 - f) / 3, (1 - f) / 3])
 
 
@@ -181,6 +226,7 @@ def bbpssw_pumping(f: float, f0: float) -> tuple[float, float]:
     >>> [round(x, 6) for x in bbpssw_pumping(bbpssw(0.9)[0], 0.9)]
     [0.936875, 0.890807]
     """
+    f, f0 = _unit("f", f), _unit("f0", f0)
     e, e0 = (1.0 - f) / 3.0, (1.0 - f0) / 3.0
     p = f * f0 + f * e0 + e * f0 + 5.0 * e * e0
     return (f * f0 + e * e0) / p, p
@@ -211,7 +257,7 @@ def pumping_rounds(c0: Sequence[float], rounds: int, protocol: str = "dejmps") -
     _check_protocol(protocol)
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
         raise ValueError(f"rounds must be an int >= 0, got {rounds!r}")
-    fresh = np.asarray(c0, dtype=float)
+    fresh = _coefficients("c0", c0)
     c = fresh.copy()
     for _ in range(rounds):
         c = _pumping_step(c, fresh, protocol)
@@ -235,7 +281,7 @@ def pumping_fixed_point(
     0.960173122
     """
     _check_protocol(protocol)
-    fresh = np.asarray(c0, dtype=float)
+    fresh = _coefficients("c0", c0)
     c = fresh.copy()
     for _ in range(max_steps):
         nxt = _pumping_step(c, fresh, protocol)
@@ -246,6 +292,8 @@ def pumping_fixed_point(
 
 
 def _check_fresh_fidelity(f0: float) -> None:
+    if isinstance(f0, bool) or not isinstance(f0, int | float | np.floating | np.integer):
+        raise TypeError(f"fresh-pair fidelity f0 must be a real number in (0.5, 1], got {f0!r}")
     if not 0.5 < f0 <= 1.0:
         raise ValueError(f"fresh-pair fidelity f0 must be in (0.5, 1], got {f0}")
 
@@ -308,7 +356,7 @@ def teleportation_average_fidelity(f: float) -> float:
     >>> teleportation_average_fidelity(1.0)
     1.0
     """
-    return (2.0 * f + 1.0) / 3.0
+    return (2.0 * _unit("f", f) + 1.0) / 3.0
 
 
 def stored_bell_pair_fidelity(
@@ -326,6 +374,10 @@ def stored_bell_pair_fidelity(
     """
     t1_b = t1_a if t1_b is None else t1_b
     t2_b = t2_a if t2_b is None else t2_b
+    t_a, t_b = _time("t_a", t_a, allow_inf=False), _time("t_b", t_b, allow_inf=False)
+    for name, value in (("t1_a", t1_a), ("t2_a", t2_a), ("t1_b", t1_b), ("t2_b", t2_b)):
+        if _time(name, value) == 0.0:
+            raise ValueError(f"{name} must be > 0 s, got {value}")
     ga = -math.expm1(-t_a / t1_a) if math.isfinite(t1_a) else 0.0
     gb = -math.expm1(-t_b / t1_b) if math.isfinite(t1_b) else 0.0
     ca = math.exp(-t_a / t2_a) if math.isfinite(t2_a) else 1.0
@@ -340,4 +392,8 @@ def depolarizing_memory_werner_parameter(w0: float, t_a: float, t_b: float, t_de
     >>> depolarizing_memory_werner_parameter(1.0, 0.0, 0.0, 1.0)
     1.0
     """
+    w0 = _werner("w0", w0)
+    t_a, t_b = _time("t_a", t_a, allow_inf=False), _time("t_b", t_b, allow_inf=False)
+    if _time("t_depol", t_depol) == 0.0:
+        raise ValueError(f"t_depol must be > 0 s, got {t_depol}")
     return w0 * math.exp(-(t_a + t_b) / t_depol)

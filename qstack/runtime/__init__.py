@@ -19,11 +19,16 @@ the test kit (:mod:`qstack.testing`) or under a real-time runtime.
 
 :class:`ProtocolStack` is one node's layers: it parses every received message at the runtime
 boundary (:func:`qstack.proto.decode`), dispatches it by type to the layer that declared it, and
-counts — never raises on — bytes that do not parse or break the protocol.
+counts — never raises on — bytes that do not parse or break the protocol. A handler checks its
+state machine explicitly and raises :class:`ProtocolViolation` for a message that does not fit
+it (a replay, a message for a flow or pair the node does not have, a role speaking from another
+node); the runtime adds the frames its authenticated channels refused (``auth_forged``,
+``auth_replayed``, … — :mod:`qstack.runtime.auth`) to the same ``rejected`` counts.
 """
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Container, Iterable
 from typing import Any, ClassVar, Protocol
@@ -81,6 +86,12 @@ class Runtime(ABC):
     @abstractmethod
     def rng(self, component: str) -> np.random.Generator:
         """This node's random stream for ``component`` (independent of the other streams)."""
+
+    def delay_to(self, peer: str) -> float:
+        """An upper bound, in seconds, on how long a message to ``peer`` travels (and a message
+        from ``peer`` back); ``math.inf`` when the runtime cannot tell (the default). A protocol
+        uses it to forget bookkeeping that only a message still in flight could need."""
+        return math.inf
 
     def record(self, event: Any) -> None:  # noqa: B027 - optional: observation may be off
         """Emit an observation event (ignored unless a recorder listens)."""
@@ -144,11 +155,12 @@ class ProtocolStack:
     def receive_bytes(self, src: str, payload: bytes) -> None:
         """Parse ``payload`` from ``src`` and hand it to its layer (never raises on bad input).
 
-        A herald is one bytes object sent to both ends of a link: it is parsed once and both
-        ends' handlers get the same (read-only) message.
+        A herald is one message sent to both ends of a link: it is parsed once and both ends'
+        handlers get the same (read-only) message (the same bytes object, or — through
+        authenticated frames, opened at each end — equal bytes).
         """
         shared = _SHARED
-        if payload is shared[0]:
+        if payload is shared[0] or payload == shared[0]:
             msg = shared[1]
         else:
             try:

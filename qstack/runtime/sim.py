@@ -16,6 +16,15 @@ Messages travel in one of two ways, chosen by ``wire`` and giving the same run b
 
 Bytes a protocol sends itself (an already encoded message) always travel as bytes.
 
+Channels between nodes are authenticated once secured (:meth:`qstack.sim.ClassicalChannel.secure`) with
+the pair's pre-shared key (a :class:`~qstack.network.QuantumNetwork` secures every channel it opens,
+:func:`authenticated_pairs` lists them): on the bytes wire each message is sealed in an HMAC-SHA256
+frame with a sequence number and opened on receipt; carried objects keep the sequence numbers in
+step and count the frame's bytes, with no tag to compute (only the simulator delivers them), so
+both wires still give the same run. A frame the receiver's authentication refuses — anything
+injected on the wire (:meth:`~qstack.sim.ClassicalChannel.inject`) without the key, or replayed —
+is dropped and counted in :attr:`ProtocolStack.rejected` under ``"auth_<reason>"``.
+
 >>> from qstack.sim import Simulation
 >>> from qstack.physical.memory import QuantumMemory
 >>> sim = Simulation(seed=1)
@@ -28,7 +37,8 @@ Bytes a protocol sends itself (an already encoded message) always travel as byte
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Iterable
 from operator import attrgetter
 from typing import Any
 
@@ -38,7 +48,33 @@ from qstack.proto import MalformedMessage, encode, wire_size
 from qstack.runtime import ProtocolStack, Runtime, Timer
 from qstack.sim import Mailbox, Node, Simulation
 
-__all__ = ["SimRuntime"]
+__all__ = ["SimRuntime", "authenticated_pairs", "station_name"]
+
+
+def station_name(a: str, b: str) -> str:
+    """The classical endpoint of the heralding station of link ``a``–``b`` (``"station:a-b"``).
+
+    >>> station_name("n0", "n1")
+    'station:n0-n1'
+    """
+    return f"station:{a}-{b}"
+
+
+def authenticated_pairs(nodes: Iterable[str], links: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Every pair of endpoints that may exchange classical messages in a simulated network, and so
+    needs a pre-shared key: every two nodes (a protocol may open a channel to any node, e.g. the
+    tail's EndToEndConfirm to the head), and each link's station with both of its ends.
+
+    >>> authenticated_pairs(["a", "b", "c"], [("a", "b"), ("b", "c")])  # doctest: +NORMALIZE_WHITESPACE
+    [('a', 'b'), ('a', 'c'), ('b', 'c'), ('station:a-b', 'a'), ('station:a-b', 'b'),
+     ('station:b-c', 'b'), ('station:b-c', 'c')]
+    """
+    names = list(dict.fromkeys(nodes))
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    for a, b in links:
+        station = station_name(a, b)
+        pairs += [(station, a), (station, b)]
+    return pairs
 
 
 class SimRuntime(Runtime):
@@ -68,6 +104,7 @@ class SimRuntime(Runtime):
         self.stack = ProtocolStack(node)
         self.classical.on_message(self.stack.receive_bytes)
         self.classical.on_object(self.stack.receive)
+        self.classical.on_refused(self.stack.reject)  # frames authentication refused
         self.recorder = recorder
         self.call_at = sim.call_at  # type: ignore[method-assign]  # the kernel's own: one call less per timer
         if recorder is not None:
@@ -108,6 +145,12 @@ class SimRuntime(Runtime):
                 return
             self._last = (message, size)
             channel.carry(message, size)
+
+    def delay_to(self, peer: str) -> float:
+        """The fixed delay of the channel to ``peer`` (channels are opened both ways with one
+        delay); ``math.inf`` while there is none."""
+        channel = self._channels.get(peer)
+        return channel.delay if channel is not None else math.inf
 
     def rng(self, component: str) -> np.random.Generator:
         return self.sim.rng(self.node, component)

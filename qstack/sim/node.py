@@ -5,6 +5,27 @@ A ``Node`` owns named outgoing ``ClassicalChannel``\\ s to its peers, an inbox
 after the channel's fixed delay, in FIFO order per channel, either to a handler set with
 ``on_message`` or into the inbox read by ``await node.receive()``. Payloads are ``bytes``
 (higher layers serialise protobuf messages), so message sizes are real and counted.
+
+**Authenticated channels.** :meth:`ClassicalChannel.secure` gives a channel its pair's
+pre-shared key (:mod:`qstack.runtime.auth`): every payload then travels in a frame with a sequence
+number and an HMAC-SHA256 tag, sealed by the sender and opened by the receiver, and a frame that
+fails (forged, replayed, reordered, truncated) is dropped and counted in the receiver's
+:attr:`Node.refused` (and handed to its :meth:`Node.on_refused` handler) instead of delivered.
+Objects a runtime carries (:meth:`~ClassicalChannel.carry`) are delivered by the simulator itself, so no
+third party can put one on the wire: they keep the sequence numbers in step and count the frame's
+bytes, without computing a tag. What an adversary on the wire sends is :meth:`ClassicalChannel.inject`:
+raw bytes that always go through the receiver's authentication — and, on a channel without a
+key, straight to the receiver, as on an unauthenticated network.
+
+>>> sim = Simulation(seed=0)
+>>> a, b = Node(sim, "a"), Node(sim, "b")
+>>> ab, _ = connect(a, b, 0.1)
+>>> ab.secure(bytes(32))
+>>> _ = b.on_message(lambda src, data: print("delivered", data))
+>>> a.send("b", b"hi"); ab.inject(bytes(8) + b"forged!" + bytes(16)); sim.run()
+delivered b'hi'
+>>> b.refused, ab.bytes_sent   # 2 payload bytes + 8 (sequence number) + 16 (tag)
+({'auth_forged': 1}, 26)
 """
 
 from __future__ import annotations
@@ -50,7 +71,8 @@ class Node:
     (2, 1)
     """
 
-    __slots__ = ("sim", "name", "stats", "inbox", "_channels", "_handler", "_object_handler")
+    __slots__ = ("sim", "name", "stats", "inbox", "refused", "_channels", "_handler", "_object_handler",
+                 "_refused_handler")
 
     def __init__(self, sim: Simulation, name: str) -> None:
         if not isinstance(sim, Simulation):
@@ -67,9 +89,13 @@ class Node:
         """Messages and bytes sent and received by this node."""
         self.inbox: Mailbox = Mailbox(sim, f"{name}.inbox")
         """Where messages land as ``(src, payload)`` when no handler is set."""
+        self.refused: dict[str, int] = {}
+        """Frames refused by this node's end of an authenticated channel, by reason
+        (``"auth_forged"``, ``"auth_replayed"``, ``"auth_reordered"``, ``"auth_truncated"``)."""
         self._channels: dict[str, ClassicalChannel] = {}
         self._handler: MessageHandler | None = None
         self._object_handler: Callable[[str, Any], Any] | None = None
+        self._refused_handler: Callable[[str], Any] | None = None
         sim.nodes[name] = self
 
     @property
@@ -150,6 +176,14 @@ class Node:
         self._object_handler = handler
         return handler
 
+    def on_refused(self, handler: Callable[[str], Any] | None) -> Callable[[str], Any] | None:
+        """Also tell ``handler(reason)`` of every frame authentication refuses (after counting it
+        in :attr:`refused`); a runtime passes its rejection counter. Returns ``handler``."""
+        if handler is not None and not callable(handler):
+            raise TypeError(f"handler must be callable or None, got {handler!r}")
+        self._refused_handler = handler
+        return handler
+
     def receive(self, timeout: float | None = None) -> Awaitable[tuple[str, bytes]]:
         """Await the next ``(src, payload)`` from the inbox; ``Timeout`` after ``timeout`` s.
 
@@ -183,6 +217,24 @@ class Node:
         else:
             self.inbox.put((src, payload))
 
+    def _deliver_frame(self, src: str, payload: bytes, size: int) -> None:
+        """An authenticated frame's payload: counted as the ``size`` bytes of its frame."""
+        stats = self.stats
+        stats.messages_received += 1
+        stats.bytes_received += size
+        handler = self._handler
+        if handler is not None:
+            handler(src, payload)
+        else:
+            self.inbox.put((src, payload))
+
+    def _refuse(self, reason: str) -> None:
+        """A frame failed authentication: count it; it is not delivered."""
+        self.refused[reason] = self.refused.get(reason, 0) + 1
+        handler = self._refused_handler
+        if handler is not None:
+            handler(reason)
+
     def _deliver_object(self, src: str, obj: Any, size: int) -> None:
         stats = self.stats
         stats.messages_received += 1
@@ -211,7 +263,8 @@ class ClassicalChannel:
     (2, 5, 'a->b')
     """
 
-    __slots__ = ("_sim", "src", "dst", "delay", "name", "messages_sent", "bytes_sent")
+    __slots__ = ("_sim", "src", "dst", "delay", "name", "messages_sent", "bytes_sent", "sealer", "opener",
+                 "overhead", "_taps")
 
     def __init__(self, sim: Simulation, src: Node, dst: Node, delay: float, name: str | None = None) -> None:
         if src.sim is not sim or dst.sim is not sim:
@@ -232,8 +285,58 @@ class ClassicalChannel:
         self.messages_sent: int = 0
         """Messages sent on this channel."""
         self.bytes_sent: int = 0
-        """Payload bytes sent on this channel."""
+        """Bytes sent on this channel (payloads, and frame headers and tags once secured)."""
+        self.sealer: Any = None
+        """The sender's :class:`~qstack.runtime.auth.FrameAuth` once secured (:meth:`secure`; else None)."""
+        self.opener: Any = None
+        """The receiver's :class:`~qstack.runtime.auth.FrameAuth` once secured (:meth:`secure`; else None)."""
+        self.overhead: int = 0
+        """Bytes a frame adds to its payload (sequence number and tag; 0 when not secured)."""
+        self._taps: list[Callable[[bytes], Any]] = []
         src._channels[dst.name] = self
+
+    def secure(self, key: bytes) -> None:
+        """Authenticate every message on this channel from now on with the pair's pre-shared
+        ``key`` (:class:`qstack.runtime.auth.FrameAuth`: HMAC-SHA256, sequence numbers). Only
+        before the first message: a channel is keyed once."""
+        if self.sealer is not None or self.messages_sent:
+            raise ValueError(f"channel {self.name!r}: a channel is secured once, before its first message")
+        from qstack.runtime.auth import SEQ_BYTES, TAG_BYTES, FrameAuth
+
+        self.sealer = FrameAuth(key, self.src.name, self.dst.name)
+        self.opener = FrameAuth(key, self.src.name, self.dst.name)
+        self.overhead = SEQ_BYTES + TAG_BYTES
+
+    def tap(self, listener: Callable[[bytes], Any]) -> None:
+        """A wire tap: ``listener(frame)`` sees every frame this channel's sender transmits as
+        bytes (what an eavesdropper records, e.g. to replay it later with :meth:`inject`).
+        Carried objects are not bytes and are not tapped."""
+        if not callable(listener):
+            raise TypeError(f"listener must be callable, got {listener!r}")
+        self._taps.append(listener)
+
+    def inject(self, frame: bytes, delay: float | None = None) -> None:
+        """Put ``frame`` on the wire as a third party: it reaches ``dst`` as from ``src`` after
+        ``delay`` seconds (default the channel's delay), is not counted as sent by ``src``, and
+        goes through ``dst``'s authentication when the channel is secured (a frame without the
+        pair's key is refused as forged, a recorded one as replayed).
+
+        >>> sim = Simulation(seed=0)
+        >>> a, b = Node(sim, "a"), Node(sim, "b")
+        >>> ab = ClassicalChannel(sim, a, b, 0.5)
+        >>> _ = b.on_message(lambda src, data: print(sim.now, src, data))
+        >>> ab.inject(b"not from a"); sim.run()    # an unauthenticated channel believes anyone
+        0.5 a b'not from a'
+        """
+        if not isinstance(frame, bytes | bytearray):
+            raise TypeError(f"frame must be bytes, got {type(frame).__name__}")
+        frame = bytes(frame)
+        when = self.delay if delay is None else _duration(delay, "inject(): delay")
+        sim = self._sim
+        if self.opener is None:
+            sim._push(sim.now + when, self.dst._deliver, (self.src.name, frame))
+        else:
+            sim._push(sim.now + when, self._arrive_frame, (frame,))
 
     def send(self, payload: bytes) -> None:
         """Send ``payload`` (must be ``bytes``) to ``dst``.
@@ -251,15 +354,46 @@ class ClassicalChannel:
 
     def transmit(self, payload: bytes) -> None:
         """:meth:`send` for a caller that already holds ``bytes`` (no type check): count the
-        message, then deliver it ``delay`` seconds from now."""
-        self._post(len(payload), self.dst._deliver, (self.src.name, payload))
+        message, then deliver it ``delay`` seconds from now (sealed in a frame once secured)."""
+        sealer = self.sealer
+        if sealer is None:
+            self._post(len(payload), self.dst._deliver, (self.src.name, payload))
+            return
+        frame = sealer.seal(payload)
+        for listener in self._taps:
+            listener(frame)
+        self._post(len(frame), self._arrive_frame, (frame,))
 
     def carry(self, obj: Any, size: int) -> None:
         """Deliver an object instead of bytes, counted as ``size`` bytes (see :meth:`Node.on_object`).
 
-        The receiver gets ``obj`` itself, so the sender must not change it afterwards.
+        The receiver gets ``obj`` itself, so the sender must not change it afterwards. On a
+        secured channel the object takes the next sequence number and is counted with the frame's
+        header and tag (no tag is computed: only the simulator delivers objects).
         """
-        self._post(size, self.dst._deliver_object, (self.src.name, obj, size))
+        sealer = self.sealer
+        if sealer is None:
+            self._post(size, self.dst._deliver_object, (self.src.name, obj, size))
+            return
+        sealer.next_send += 1
+        size += self.overhead
+        self._post(size, self._arrive_object, (obj, size))
+
+    def _arrive_frame(self, frame: bytes) -> None:
+        """A frame reaches ``dst``: opened (payload delivered) or refused (counted, dropped)."""
+        try:
+            payload = self.opener.open(frame)
+        except ValueError as exc:  # AuthError
+            self.dst._refuse(f"auth_{getattr(exc, 'reason', 'forged')}")
+            return
+        self.dst._deliver_frame(self.src.name, payload, len(frame))
+
+    def _arrive_object(self, obj: Any, size: int) -> None:
+        """A carried object reaches ``dst`` and takes its sequence number there."""
+        opener = self.opener
+        opener.next_receive += 1
+        opener.accepted += 1
+        self.dst._deliver_object(self.src.name, obj, size)
 
     def _post(self, size: int, deliver: Callable[..., Any], args: tuple[Any, ...]) -> None:
         """Count one message of ``size`` bytes and schedule ``deliver(*args)`` ``delay`` from now."""

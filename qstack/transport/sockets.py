@@ -337,11 +337,15 @@ class TransportLayer(Layer):
     def _on_app_message(self, src: str, msg: Any) -> None:
         if msg.session != self.session or self.node_of.get(msg.to_role) != self.name:
             raise ProtocolViolation("AppMessage for an unknown application session or role")
+        if self.node_of.get(msg.from_role) != src:  # a role speaks only from the node it runs on
+            raise ProtocolViolation("AppMessage from a node the claimed role does not run on")
         self.inbox(msg.to_role, msg.from_role).put(msg.payload)
 
     def _on_teleport(self, src: str, msg: Any) -> None:
         if msg.session != self.session or self.node_of.get(msg.to_role) != self.name:
             raise ProtocolViolation("TeleportRecord for an unknown application session or role")
+        if self.node_of.get(msg.from_role) != src:
+            raise ProtocolViolation("TeleportRecord from a node the claimed role does not run on")
         self.teleports(msg.from_role, msg.to_role).put(msg.outcome)
 
 

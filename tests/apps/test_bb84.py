@@ -15,7 +15,12 @@
 * Intercept–resend of a fraction f: QBER = e_d + f (1 - 2e_d)/4 (plus the dark-count share),
   within 4 SE; above the 11 % threshold both roles abort with QKDAbort and no key.
 * Identical keys at both ends, deterministic per seed; every classical message authenticated,
-  the pre-shared key never reused (asked of the pools), a tampered message refused.
+  the pre-shared key never reused (asked of the pools). The key comes from a source the scenario
+  names (a key file, inline hex) or is fresh from the OS CSPRNG — never from the seed: a forger
+  who knows the seed, a tampered message and a replayed one are refused, counted, and the
+  refusing role announces the abort, so both roles end with the same reason.
+* Security parameters outside their secure range (qber_threshold above 11 %, a key too short for
+  the run's tags) are refused when the application is built, naming the bound.
 * BBM92: coincidence probability and QBER from multi-pair emissions and dark counts agree with
   the model's exact sums within 4 SE.
 """
@@ -25,6 +30,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +50,8 @@ from qstack.apps.bb84 import (
 from qstack.apps.runtime import RoleContext
 from qstack.physical.fibre import Fibre
 from qstack.qkd import (
-    AuthenticationError,
     KeyReuseError,
+    MessageRejected,
     QKDAbort,
     bb84_asymptotic_rate,
     bb84_qber_threshold,
@@ -54,6 +60,7 @@ from qstack.qkd import (
     finite_key_length,
     ideal_decoy_rate,
     intercept_resend_qber,
+    wegman_carter_tag,
 )
 from qstack.scenario import load_scenario
 from qstack.stages import StageError
@@ -245,26 +252,165 @@ def test_authentication_key_is_consumed_in_disjoint_slices_and_never_reused():
         start, stop = slices[0]
         with pytest.raises(KeyReuseError):
             receiver.take_range(start, stop)
-    # sifting, estimation, 4 Cascade batch tags, verification, amplification
-    assert len(a_send.log) == 2 + 4 + 1 + 1 and len(b_send.log) == 2 + 4 + 1
+    # sifting, estimation, 4 Cascade batch tags, verification, amplification seed / confirmation
+    assert len(a_send.log) == 2 + 4 + 1 + 1 and len(b_send.log) == 2 + 4 + 1 + 1
+    assert alice.auth_key_source == bob.auth_key_source == "fresh"
+    assert alice.rejected == bob.rejected == {}
 
 
-@pytest.mark.parametrize(("label", "refused"), [("estimation/sample", "estimation/sample"),
-                                               ("cascade/0/parities", "cascade/0/authentication")])
-def test_a_tampered_message_is_refused(monkeypatch, label, refused):
+def _frame(wire: bytes) -> tuple[int, str, bytes]:
+    """(kind, label, body) of an AuthenticatedLink frame."""
+    (n,) = struct.unpack(">H", wire[1:3])
+    return wire[0], wire[3:3 + n].decode(), wire[3 + n:]
+
+
+def _reframe(kind: int, label: str, body: bytes) -> bytes:
+    name = label.encode()
+    return bytes([kind]) + struct.pack(">H", len(name)) + name + body
+
+
+def _assert_same_abort(alice, bob, refuser: str, reason: str, label: str) -> None:
+    """Both roles aborted with the same message and stage; the refusing role counted the
+    refusal and announced it, the other ended on that announcement; no key anywhere."""
+    other = bob if refuser == "alice" else alice
+    me = alice if refuser == "alice" else bob
+    assert alice.aborted and bob.aborted and alice.key_length == bob.key_length == 0
+    assert str(alice.abort) == str(bob.abort) and alice.abort.stage == bob.abort.stage == "authentication"
+    assert f"message {label!r}" in str(me.abort)
+    assert isinstance(me.abort, MessageRejected) and me.abort.reason == reason and me.abort.announced_by is None
+    assert other.abort.announced_by == refuser
+    assert me.rejected == {reason: 1} and other.rejected == {}
+
+
+@pytest.mark.parametrize(("label", "refused", "refuser"), [("estimation/sample", "estimation/sample", "bob"),
+                                                          ("cascade/0/parities", "cascade/0/authentication", "bob"),
+                                                          ("amplification/seed", "amplification/seed", "bob"),
+                                                          ("estimation/reply", "estimation/reply", "alice")])
+def test_a_tampered_message_is_refused_and_both_roles_abort_with_the_same_reason(monkeypatch, label, refused,
+                                                                                refuser):
     """Flipping one bit of a message in transit makes the receiver's tag check fail: at once for a
-    tagged message (Alice's estimation sample), at the end of the pass for a Cascade message
-    (delayed authentication), before any key bit is output."""
+    tagged message, at the end of the pass for a Cascade message (delayed authentication), before
+    any key bit is output. The refusing role announces the abort (authenticated) and the other
+    ends with the same reason — also when the refused message is Alice's last, the amplification
+    seed: she waits for Bob's confirmation before she outputs a key."""
     original = RoleContext.send
 
     def tamper(self, to_role, payload):
-        if label.encode() in payload[:32]:
+        if _frame(payload)[1] == label:
             payload = payload[:-1] + bytes([payload[-1] ^ 1])
         return original(self, to_role, payload)
 
     monkeypatch.setattr(RoleContext, "send", tamper)
-    with pytest.raises(AuthenticationError, match=refused):
-        run_app(BB84(pulses=2_000_000, misalignment=E_D), _scenario(3), ROLES)
+    r = run_app(BB84(pulses=2_000_000, misalignment=E_D), _scenario(3), ROLES)
+    _assert_same_abort(r.results["alice"], r.results["bob"], refuser, "tag", refused)
+
+
+def test_knowing_the_seed_does_not_let_eve_forge_a_tag(monkeypatch):
+    """The old pre-shared key was drawn from the simulation stream ("preshared-authentication-key",
+    "alice", "bob"): anyone with the scenario's seed could compute every tag. Eve does exactly that —
+    she rewrites Alice's estimation sample (claims zero errors) and re-tags it with the slice that
+    stream would give — and Bob refuses it: the key is no longer derived from the seed."""
+    original = RoleContext.send
+
+    def forge(self, to_role, payload):
+        kind, label, body = _frame(payload)
+        if label == "estimation/sample":
+            start = struct.unpack(">Q", body[:8])[0]
+            seeded = self.sim.rng("preshared-authentication-key", "alice", "bob").integers(0, 2, 8192, dtype=np.uint8)
+            forward = seeded[:4096]  # the alice -> bob half, as the seed-derived key was split
+            forged = body[16:-1] + bytes([body[-1] ^ 1])
+            name = label.encode()
+            bound = struct.pack(">H", len(name)) + name + struct.pack(">Q", len(forged)) + forged
+            tag = wegman_carter_tag(bound, forward[start:start + 128])
+            payload = _reframe(kind, label, struct.pack(">QQ", start, tag) + forged)
+        return original(self, to_role, payload)
+
+    monkeypatch.setattr(RoleContext, "send", forge)
+    r = run_app(BB84(pulses=2_000_000, misalignment=E_D), _scenario(3), ROLES)
+    _assert_same_abort(r.results["alice"], r.results["bob"], "bob", "tag", "estimation/sample")
+
+
+def test_a_replayed_message_is_refused_because_its_key_slice_was_used(monkeypatch):
+    """Eve records Alice's first message (the sifting announcement, validly tagged) and later
+    delivers it again in place of the estimation sample, relabelled: its key slice was already
+    taken from Bob's pool, so Bob refuses it as a replay and both roles abort."""
+    original = RoleContext.send
+    recorded: dict[str, bytes] = {}
+
+    def replay(self, to_role, payload):
+        kind, label, body = _frame(payload)
+        if label == "sifting/announcement":
+            recorded["body"] = body
+        elif label == "estimation/sample":
+            payload = _reframe(kind, label, recorded["body"])
+        return original(self, to_role, payload)
+
+    monkeypatch.setattr(RoleContext, "send", replay)
+    r = run_app(BB84(pulses=2_000_000, misalignment=E_D), _scenario(3), ROLES)
+    _assert_same_abort(r.results["alice"], r.results["bob"], "bob", "replay", "estimation/sample")
+
+
+def test_a_named_key_file_or_hex_key_is_the_preshared_key_and_results_do_not_depend_on_it(tmp_path):
+    """auth_key = {file = ...} or {hex = ...}: both roles' pools hold exactly that key, split in
+    halves per direction (alice -> bob first), and the run's key and statistics are bit-identical
+    to a run with a fresh CSPRNG key (no result depends on a tag's value)."""
+    key = np.random.default_rng(99).integers(0, 256, 512, dtype=np.uint8).tobytes()
+    path = tmp_path / "alice-bob.key"
+    path.write_bytes(key)
+    fresh_a, fresh_b = _run(2_000_000, seed=11)
+    bits = np.unpackbits(np.frombuffer(key, dtype=np.uint8))
+    for spec, source in (({"file": str(path)}, f"file {path}"), ({"hex": key.hex()}, "hex")):
+        r = run_app(BB84(pulses=2_000_000, misalignment=E_D, auth_key=spec), _scenario(11), ROLES)
+        alice, bob = r.results["alice"], r.results["bob"]
+        assert alice.auth_key_source == bob.auth_key_source == source
+        a_send, a_receive = alice.auth_pools
+        assert np.array_equal(a_send.peek(0, 128), bits[:128])
+        assert np.array_equal(a_receive.peek(0, 128), bits[2048:2048 + 128])
+        assert np.array_equal(alice.key, fresh_a.key) and np.array_equal(bob.key, fresh_b.key)
+        assert alice.statistics == fresh_a.statistics and alice.messages == fresh_a.messages
+
+
+def test_a_fresh_key_changes_the_tags_between_runs_but_not_the_results(monkeypatch):
+    """Without auth_key each run draws its key from the OS CSPRNG: two runs with the same seed
+    send different tags and give bit-identical keys."""
+    original = RoleContext.send
+    tags: list[bytes] = []
+
+    def capture(self, to_role, payload):
+        kind, label, body = _frame(payload)
+        if label == "sifting/detections":
+            tags.append(body[8:16])
+        return original(self, to_role, payload)
+
+    monkeypatch.setattr(RoleContext, "send", capture)
+    runs = [run_app(BB84(pulses=2_000_000, misalignment=E_D), _scenario(11), ROLES).results for _ in range(2)]
+    assert len(tags) == 2 and tags[0] != tags[1]
+    assert np.array_equal(runs[0]["alice"].key, runs[1]["alice"].key) and runs[0]["alice"].key_length > 0
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"qber_threshold": 0.2}, r"qber_threshold must be in \(0, 0\.110028\].*no key is secure.*got 0\.2"),
+    ({"qber_threshold": 0.0}, r"qber_threshold must be in \(0, 0\.110028\]"),
+    ({"auth_key": {"hex": "ab" * 100}}, r"auth_key: the key has 800 bits \(100 bytes\) but the messages to "
+                                       r"authenticate need at least 2304 bits \(288 bytes\)"),
+    ({"auth_key": {"hex": "ab" * 400}, "cascade_passes": 10}, r"need at least 3840 bits"),
+    ({"auth_key": {"file": "/no/such/key"}}, r"auth_key\.file: cannot read the key file '/no/such/key'"),
+    ({"auth_key": {"hex": "xyz"}}, r"auth_key\.hex: not an even number of hexadecimal digits"),
+    ({"auth_key": {"seed": 1}}, r"auth_key: unknown key source 'seed'"),
+    ({"auth_key": "key.bin"}, r"auth_key: must be a table like"),
+    ({"auth_key": {"hex": "ab" * 400}, "auth_key_bits": 8192}, r"give one of them, not both"),
+    ({"auth_key_bits": 1024}, r"auth_key_bits must be a multiple of 8 and >= 2304"),
+])
+def test_security_parameters_outside_their_secure_range_are_refused_at_load(params, message):
+    """A QBER threshold above the Shor–Preskill 11 % (no key is secure there) and a pre-shared key
+    too short for the run's tags (2 × 128 × (passes + 5) bits) are refused when the application
+    is built — through make_application too, naming the field and the bound."""
+    from qstack.apps import make_application
+
+    with pytest.raises((ValueError, TypeError), match=message):
+        BB84(**params)
+    with pytest.raises(ValueError, match=message):
+        make_application("bb84", params, None)
 
 
 def test_the_pulses_advance_simulated_time_and_bb84_needs_a_direct_link():
@@ -310,6 +456,58 @@ def test_bbm92_coincidences_and_qber_match_the_multi_pair_model(mean_pairs):
     low = bbm92_expected_statistics(0.02, eta, eta, 1e-6, 1e-6, 0.01)[1]
     high = bbm92_expected_statistics(0.2, eta, eta, 1e-6, 1e-6, 0.01)[1]
     assert 0.01 < low < high
+
+
+def test_bbm92_model_error_under_intercept_resend_is_a_quarter_per_attacked_pair():
+    """One pair at a time (mu -> 0): Eve attacking a fraction f of the photons to Bob, measuring
+    in a random basis and resending, makes the sifted error e_d + f (1 - 2 e_d)/4 — 1/4 on the
+    pairs she attacks (Gisin et al., RMP 74, 145 (2002), Sec. VI.A) — exactly (1e-9)."""
+    for f, e_d in ((0.0, 0.0), (1.0, 0.0), (0.3, 0.0), (0.6, 0.02)):
+        e = bbm92_expected_statistics(1e-12, 0.5, 0.4, 0.0, 0.0, e_d, eavesdropper=f)[1]
+        assert e == pytest.approx(intercept_resend_qber(f, e_d), abs=1e-9)
+        assert e == pytest.approx(e_d + f * (1 - 2 * e_d) / 4, abs=1e-9)
+    with pytest.raises(ValueError, match="interception_fraction"):
+        bbm92_expected_statistics(0.01, 0.5, 0.5, eavesdropper=1.5)
+
+
+@pytest.mark.parametrize("fraction", [0.2, 1.0])
+def test_bbm92_intercept_resend_on_bobs_arm_raises_the_qber_by_a_quarter_of_the_fraction(fraction):
+    """Eve intercepts a fraction f of the photons travelling from the SPDC source to Bob,
+    measures each in a random Z/X basis and resends the eigenstate (Alice's photon is projected
+    with it). On a 1 km link (source mid-way, detectors of efficiency 1) with mu = 0.005, no dark
+    counts and no misalignment the measured QBER is f/4
+    within 4 SE (the multi-pair accidentals the exact model adds are under 1 SE) and matches
+    bbm92_expected_statistics(…, eavesdropper = f) within 4 SE. At f = 1 (25 %) it exceeds the
+    11 % threshold and both roles abort at parameter estimation with no key; at f = 0.2 both
+    keep equal keys, and an honest run of the same seed has a lower QBER."""
+    mu = 0.005
+    scenario = load_scenario(example_link(1e3, seed=7, detector_efficiency=1.0, dark_count_probability=0.0))
+    r = run_app(BBM92(mean_pair_number=mu, pulses=8_000_000, misalignment=0.0, eavesdropper=fraction), scenario,
+                ROLES)
+    alice, bob = r.results["alice"], r.results["bob"]
+    eta = Fibre(500.0).transmissivity
+    p, e = bbm92_expected_statistics(mu, eta, eta, 0.0, 0.0, 0.0, eavesdropper=fraction)
+    stats = alice.statistics
+    _within(alice.detections / alice.pulses, p, math.sqrt(p * (1 - p) / alice.pulses))
+    if fraction == 1.0:
+        measured, n = stats.qber, stats.sample_size
+    else:
+        measured, n = (stats.sample_errors + bob.errors_corrected) / stats.sifted[0], stats.sifted[0]
+    se = math.sqrt(e * (1 - e) / n)
+    assert abs(e - fraction / 4) < se
+    _within(measured, e, se)
+    _within(measured, fraction / 4, se)
+    if fraction == 1.0:
+        for result in (alice, bob):
+            assert isinstance(result.abort, QKDAbort) and result.abort.stage == "parameter estimation"
+            assert result.abort.qber > QBER_THRESHOLD and "exceeds the threshold" in str(result.abort)
+            assert result.key.size == 0 and result.key_length == 0
+    else:
+        assert not alice.aborted and not bob.aborted
+        assert np.array_equal(alice.key, bob.key) and alice.key_length > 0
+        honest = run_app(BBM92(mean_pair_number=mu, pulses=8_000_000, misalignment=0.0), scenario,
+                         ROLES).results["alice"]
+        assert honest.qber < measured
 
 
 # --------------------------------------------------------------------------- scenario files

@@ -7,17 +7,23 @@ must fail for it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 
 import numpy as np
+import qutip
 
+from qstack.apps.bb84 import BB84
+from qstack.apps.blind import BlindComputation, send_prepared_qubit
+from qstack.link.protocol import LinkLayer
 from qstack.network.policies import Bbpssw, FixedCutoff, SwapAsap
 from qstack.physical.heralding import HeraldingModel
 from qstack.physical.memory import MemoryNoise, T1T2Noise
-from qstack.quantum import kernels
+from qstack.quantum import gates, kernels
 from qstack.quantum.core import operate
 from qstack.quantum.operations import CORRECTIONS
+from qstack.transport.sockets import TransportLayer
 
 # ---------------------------------------------------------------------------------------------- swapping
 
@@ -179,3 +185,112 @@ class ShortcutRouting:
 
     def route(self, topology, request):
         return [request.source, request.destination]
+
+
+# ---------------------------------------------------------------------------------------------- link protocol
+
+
+class PriorityBlindLinkLayer(LinkLayer):
+    """Broken: its first end hands each free position pair to the requests in turn (round robin
+    over all of them), ignoring their priorities."""
+
+    def _next_request(self, end):
+        if not end.requests:
+            return None
+        end.rr += 1
+        return end.requests[end.rr % len(end.requests)]
+
+
+class SilentDiscardAsap(SwapAsap):
+    """Broken: turns down every fifth link pair (``seq % 5 == 4``) by discarding its own qubit and
+    freeing its own position (through the link layer), but never tells the node holding the
+    other half — that node keeps a worthless qubit (``view.discard`` would have sent EXPIRE)."""
+
+    name = "silent_discard_asap"
+
+    def select(self, view):
+        from qstack.quantum.core import discard
+
+        for side in (view.up, view.down):
+            for p in [p for p in side if p.seq % 5 == 4]:
+                side.remove(p)
+                discard(p.qubit)
+                view._net.link.release(p.link, p.position)  # noqa: SLF001 - deliberately bypasses discard
+        return super().select(view)
+
+
+# ---------------------------------------------------------------------------------------------- transport
+
+
+class ForgetfulTransport(TransportLayer):
+    """Broken: when the tail corrects a pair heralded in Ψ⁻ (frame 3) to Φ⁺ it applies only the X
+    of the correction — the Z is cancelled before the built-in correction runs — so those pairs
+    are delivered as Φ⁻ while the socket promises Φ⁺."""
+
+    def deliver(self, d):
+        if d.end == "tail" and d.frame == 3 and d.qubit.alive:
+            operate([d.qubit], qutip.sigmaz())
+        super().deliver(d)
+
+
+class MismatchBlindTransport(TransportLayer):
+    """Broken: never compares the receiver's ``recv_*`` with the creator's ``create_*`` (the flow's
+    purpose is not checked at the tail), so a mismatch hangs or hands out the wrong pairs."""
+
+    def flow_started(self, flow, end):
+        return None
+
+
+class FloorIgnoringTransport(TransportLayer):
+    """Broken: drops the ``min_fidelity`` floor of ``create_keep`` (asks the network for any pair)."""
+
+    def request_pairs(self, creator, receiver, number, min_fidelity, basis, bases=None, creator_at_once=False):
+        return super().request_pairs(creator, receiver, number, 0.0, basis, bases, creator_at_once)
+
+
+# ---------------------------------------------------------------------------------------------- applications
+
+
+class KeyReusingBB84(BB84):
+    """Broken: keeps the first key each role distilled and hands it out again in every later
+    session (both ends agree — on a key already used)."""
+
+    name = "key_reusing_bb84"
+    _first: dict = {}
+
+    async def _reuse(self, role, result):
+        if result.aborted:
+            return result
+        first = KeyReusingBB84._first.setdefault(role, result.key)
+        return dataclasses.replace(result, key=first, key_length=len(first))
+
+    async def alice(self, ctx):
+        return await self._reuse("alice", await super().alice(ctx))
+
+    async def bob(self, ctx):
+        return await self._reuse("bob", await super().bob(ctx))
+
+
+class AngleLeakingBlind(BlindComputation):
+    """Broken: the client prepares every qubit as |+⟩ (θ = 0, no one-time pad on the angle), so
+    the server is told δ = (−1)^{s_x} φ + s_z π + r π — which reveals φ up to a sign and π."""
+
+    name = "angle_leaking_blind"
+
+    async def client(self, ctx):
+        outputs = []
+        for _ in range(self.runs):
+            for _theta in self.phis:
+                q = ctx.qubit()
+                ctx.apply(gates.H, q)
+                await send_prepared_qubit(ctx, q, "server", self.min_fidelity)
+            s = []
+            for i, phi in enumerate(self.phis):
+                sx = s[i - 1] if i >= 1 else 0
+                sz = s[i - 2] if i >= 2 else 0
+                r = int(ctx.rng.integers(2))
+                ctx.send("server", self._encode((-1) ** sx * phi + sz * math.pi + r * math.pi))
+                (b,) = await ctx.recv("server")
+                s.append(b ^ r)
+            outputs.append(s[-1])
+        return outputs

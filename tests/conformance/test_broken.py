@@ -28,6 +28,19 @@ CASES = [
      ["link_scheme.ends_agree", "link_scheme.positions_released"]),
     ("link_scheme", "broken_plugins:OverclaimingSingleClick", "link_scheme.model_consistent", []),
     ("routing", "broken_plugins:ShortcutRouting", "routing.valid_paths", []),
+    ("link_protocol", "broken_plugins:PriorityBlindLinkLayer", "link_protocol.priorities_honoured",
+     ["link_protocol.requests_served_exactly"]),
+    ("swapping", "broken_plugins:SilentDiscardAsap", "swapping.expire_reaches_holders",
+     ["swapping.announced_bell_state", "swapping.unique_delivery", "swapping.no_leaked_positions"]),
+    ("transport", "broken_plugins:ForgetfulTransport", "transport.teleportation_fidelity",
+     ["transport.mismatch_is_error"]),
+    ("transport", "broken_plugins:MismatchBlindTransport", "transport.mismatch_is_error",
+     ["transport.teleportation_fidelity", "transport.floor_honoured"]),
+    ("transport", "broken_plugins:FloorIgnoringTransport", "transport.floor_honoured",
+     ["transport.teleportation_fidelity", "transport.mismatch_is_error"]),
+    ("application", {"name": "broken_plugins:KeyReusingBB84", "pulses": 1_000_000},
+     "application.qkd_key_never_reused", ["application.qkd_keys_agree", "application.qkd_aborts_under_attack"]),
+    ("application", "broken_plugins:AngleLeakingBlind", "application.blind_reveals_nothing", []),
 ]
 
 
@@ -48,3 +61,39 @@ def test_the_forgotten_correction_is_reported_with_numbers():
     r = report.targets[0].result("swapping.announced_bell_state")
     assert r.expected == pytest.approx(0.7382222222222223, abs=1e-12)  # werner_swap_fidelity(0.9, 0.9, 0.9)
     assert r.measured < 0.25 and "not in their announced state" in r.detail
+
+
+def test_the_priority_blind_link_is_caught_handing_a_position_to_the_low_priority_request():
+    """Round robin over all requests gives the low-priority request about half of the position
+    pairs that free up while the high-priority one waits: the report names the position."""
+    report = run_conformance(Target("link_protocol", "broken_plugins:PriorityBlindLinkLayer"),
+                             only=["link_protocol.priorities_honoured"])
+    r = report.targets[0].result("link_protocol.priorities_honoured")
+    assert r.measured >= 5 and "served priority 0 while priority 5 waited" in r.detail
+
+
+def test_a_silent_discard_leaves_remote_halves_held_past_the_message_delay():
+    """The holder of the other half of a silently discarded pair never hears of it: it still holds
+    the qubit when a message from the discarding node would long have arrived."""
+    report = run_conformance(Target("swapping", "broken_plugins:SilentDiscardAsap"),
+                             only=["swapping.expire_reaches_holders"])
+    r = report.targets[0].result("swapping.expire_reaches_holders")
+    assert r.measured > 0 and "not freed in time" in r.detail
+
+
+def test_a_forgotten_z_in_the_tail_correction_is_reported_with_the_teleported_fidelity():
+    """Ψ⁻ pairs corrected with X only are Φ⁻: a state teleported through one arrives Z-flipped,
+    e.g. |+⟩ at fidelity 1 − (2F + 1)/3 instead of (2F + 1)/3 — off by far more than 1e-9."""
+    report = run_conformance(Target("transport", "broken_plugins:ForgetfulTransport"),
+                             only=["transport.teleportation_fidelity"])
+    r = report.targets[0].result("transport.teleportation_fidelity")
+    assert r.measured > 0.1 and r.tolerance == 1e-9
+
+
+def test_a_reused_key_agrees_with_itself_across_sessions():
+    """Handing out the first session's key again makes the two sessions' keys equal bit for bit:
+    the fraction of equal bits is 1, many standard errors from the 1/2 of independent keys."""
+    report = run_conformance(Target("application", {"name": "broken_plugins:KeyReusingBB84", "pulses": 1_000_000}),
+                             only=["application.qkd_key_never_reused"])
+    r = report.targets[0].result("application.qkd_key_never_reused")
+    assert r.measured == 1.0 and r.n_se == 4.0 and abs(r.measured - 0.5) > 4 * r.se

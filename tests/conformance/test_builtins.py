@@ -32,8 +32,24 @@ def test_a_legitimate_unusual_swap_policy_passes():
 
 
 def test_statistical_checks_state_their_confidence():
-    report = run_conformance(builtin_targets()[-1])  # double click: a statistical rate check
+    double_click = next(t for t in builtin_targets() if t.label == "double_click")  # a statistical rate check
+    report = run_conformance(double_click)
     stat = [o for o in report.targets[0].outcomes if o.check.kind == "statistical"]
     assert stat and all(o.result.n_se == 4.0 and o.result.se > 0 for o in stat)
     det = [o for o in report.targets[0].outcomes if o.check.kind == "deterministic"]
     assert det and all(o.result.tolerance is not None for o in det)
+
+
+def test_new_layers_report_under_their_own_stage():
+    """The link protocol, transport and application layers appear in the report (table and JSON)
+    under the stages link, transport and application."""
+    from qstack.conformance import Target
+
+    report = run_conformance([Target("link_protocol", "qstack.link.protocol:LinkLayer"),
+                              Target("application", "blind-computation")],
+                             only=["link_protocol.requests_served_exactly", "application.blind_reveals_nothing"])
+    data = report.as_dict()
+    assert list(data["stages"]) == ["link", "application"]
+    assert data["stages"]["link"]["link_protocol"][0]["checks"][0]["check"] == "link_protocol.requests_served_exactly"
+    assert data["stages"]["application"]["application"][0]["passed"]
+    assert "link_protocol.requests_served_exactly" in report.table()

@@ -34,7 +34,25 @@ def setup_from(policies: dict, **fields) -> network_pb2.PathSetup:
 
 def test_path_setup_names_the_cutoff_policy_and_carries_the_priority():
     msg = setup_from({"cutoff": {"name": "fixed", "time": 0.01}}, priority=5)
-    assert (msg.cutoff_policy, msg.cutoff, msg.priority, msg.swapping) == ("fixed", 0.01, 5, "asap")
+    assert (msg.cutoff.policy, msg.cutoff.time, msg.priority, msg.swapping) == ("fixed", 0.01, 5, "asap")
+    assert not msg.HasField("purification")  # none
+
+
+@pytest.mark.parametrize(("policies", "cutoff", "purification"), [
+    ({"cutoff": {"name": "slots", "slots": 3}}, network_pb2.CutoffSpec(policy="slots", slots=3), None),
+    ({"cutoff": {"name": "fidelity", "min_fidelity": 0.8, "max_time": 2.0}},
+     network_pb2.CutoffSpec(policy="fidelity", min_fidelity=0.8, max_time=2.0), None),
+    ({"purification": {"name": "bbpssw_pumping", "target_fidelity": 0.97, "scope": "end_to_end", "max_rounds": 4}},
+     network_pb2.CutoffSpec(policy="none"),
+     network_pb2.PurificationSpec(policy="bbpssw_pumping", scope=network_pb2.PURIFY_END_TO_END,
+                                  target_fidelity=0.97, max_rounds=4)),
+])
+def test_path_setup_carries_each_policy_as_fields_not_a_string_to_parse(policies, cutoff, purification):
+    """The cut-off and purification policies travel as structured messages (a registered name and
+    the policy's parameters), which the decoder checks field by field."""
+    msg = setup_from(policies)
+    assert msg.cutoff == cutoff
+    assert (msg.purification if msg.HasField("purification") else None) == purification
 
 
 def test_every_node_asks_its_link_layer_at_the_flows_priority():

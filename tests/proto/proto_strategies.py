@@ -11,6 +11,7 @@ from qstack.proto import (
     CreateErr,
     CreateOk,
     CreateRequest,
+    CutoffSpec,
     EndToEndConfirm,
     Expire,
     ExpireNotice,
@@ -20,6 +21,8 @@ from qstack.proto import (
     PathSetup,
     PathSetupAck,
     PathTeardown,
+    PurificationScope,
+    PurificationSpec,
     PurifyOutcome,
     RequestType,
     SwapRecord,
@@ -64,15 +67,28 @@ herald = st.builds(Herald, pair=pair, bell_index=bell, attempts=st.integers(1, 2
 expire = st.builds(Expire, pair=pair, reason=text)
 
 route = st.lists(name, min_size=2, max_size=8, unique=True)
+#: registered policy names (the decoder refuses others)
+swapping_policy = st.sampled_from(["asap", "nested", "threshold"])
+purification_spec = st.builds(
+    PurificationSpec, policy=st.sampled_from(["dejmps", "bbpssw", "dejmps_pumping", "bbpssw_pumping", "pumping"]),
+    scope=st.sampled_from(PurificationScope.values()), target_fidelity=st.floats(0.5, 1.0, exclude_min=True),
+    max_rounds=st.integers(1, 2**32 - 1),
+)
+cutoff_spec = st.builds(
+    CutoffSpec, policy=st.sampled_from(["none", "fixed", "fidelity", "slots"]), time=seconds, slots=uint32,
+    min_fidelity=fidelity, max_time=seconds,
+)
 path_setup = route.flatmap(
     lambda r: st.builds(
         PathSetup, flow_id=uint64, source=st.just(r[0]), destination=st.just(r[-1]), route=st.just(r),
         min_fidelity=fidelity, link_min_fidelity=fidelity, num_pairs=uint32, deadline=seconds,
-        swapping=text, purification=text, cutoff=seconds,
+        swapping=swapping_policy, purification=st.none() | purification_spec, cutoff=st.none() | cutoff_spec,
+        type=st.sampled_from(RequestType.values()), basis=basis, fidelity_floor=fidelity, priority=int32,
+        purpose=st.binary(max_size=16),
     )
 )
 path_setup_ack = st.one_of(
-    st.builds(PathSetupAck, flow_id=uint64, accepted=st.just(True), reason=text),
+    st.builds(PathSetupAck, flow_id=uint64, accepted=st.just(True)),
     st.builds(PathSetupAck, flow_id=uint64, accepted=st.just(False), reason=name),
 )
 path_teardown = st.builds(PathTeardown, flow_id=uint64, reason=text)
@@ -90,7 +106,7 @@ swap_record = two_pairs.flatmap(
 purify_outcome = two_pairs.flatmap(
     lambda ps: st.builds(
         PurifyOutcome, flow_id=uint64, keep=st.just(ps[0]), sacrifice=st.just(ps[1]), round=uint32,
-        outcome=bell, protocol=name,
+        outcome=bell, protocol=st.sampled_from(["dejmps", "bbpssw", "dejmps_pumping", "bbpssw_pumping"]),
     )
 )
 expire_notice = st.builds(ExpireNotice, flow_id=uint64, pair=pair, reason=text)

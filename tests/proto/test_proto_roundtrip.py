@@ -118,7 +118,7 @@ def test_long_bodies_use_multi_byte_lengths():
     from qstack.proto import PathSetup
 
     route = [f"node-{i:04d}" for i in range(100)]
-    message = PathSetup(flow_id=1, source=route[0], destination=route[-1], route=route, swapping="swap-asap")
+    message = PathSetup(flow_id=1, source=route[0], destination=route[-1], route=route, swapping="asap")
     wire = encode(message)
     assert len(wire) > 1000
     assert decode(wire) == message

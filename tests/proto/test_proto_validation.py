@@ -14,6 +14,7 @@ from qstack.proto import (
     CreateErr,
     CreateOk,
     CreateRequest,
+    CutoffSpec,
     EndToEndConfirm,
     Envelope,
     Expire,
@@ -24,6 +25,8 @@ from qstack.proto import (
     MalformedMessage,
     PathSetup,
     PathSetupAck,
+    PurificationScope,
+    PurificationSpec,
     PurifyOutcome,
     Rejection,
     SwapRecord,
@@ -52,8 +55,13 @@ def request(**fields):
 
 def setup(**fields):
     base = dict(flow_id=1, source="A", destination="C", route=["A", "B", "C"], min_fidelity=0.8,
-                link_min_fidelity=0.9, deadline=1.0, cutoff=0.1)
+                link_min_fidelity=0.9, deadline=1.0, swapping="asap", cutoff=CutoffSpec(policy="fixed", time=0.1))
     return PathSetup(**{**base, **fields})
+
+
+def purification(**fields):
+    base = dict(policy="dejmps", scope=PurificationScope.PURIFY_LINK, target_fidelity=0.95, max_rounds=3)
+    return PurificationSpec(**{**base, **fields})
 
 
 VIOLATIONS = {
@@ -71,7 +79,9 @@ VIOLATIONS = {
     "herald emission NaN": (Herald(pair=AB, attempts=1, emission_time=math.nan), "emission_time"),
     "track created < 0": (Track(head_pair=AB, via_pair=BC, created=-2.0), "created"),
     "setup deadline < 0": (setup(deadline=-1.0), "deadline"),
-    "setup cutoff < 0": (setup(cutoff=-0.5), "cutoff"),
+    "setup cutoff < 0": (setup(cutoff=CutoffSpec(policy="fixed", time=-0.5)), "cutoff.time"),
+    "setup cutoff inf": (setup(cutoff=CutoffSpec(policy="fixed", time=math.inf)), "cutoff.time"),
+    "setup cutoff max_time NaN": (setup(cutoff=CutoffSpec(policy="fidelity", max_time=math.nan)), "cutoff.max_time"),
     # Bell indices, frames and outcomes in 0..3
     "ok bell_index": (CreateOk(pair=AB, bell_index=4), "bell_index"),
     "ok outcome not a bit": (CreateOk(pair=AB, outcome=2), "outcome"),
@@ -112,7 +122,32 @@ VIOLATIONS = {
     "ack unknown error": (CreateAck(accepted=False, error=99), "error"),
     "err without error": (CreateErr(detail="?"), "error"),
     "setup ack refused without reason": (PathSetupAck(accepted=False), "reason"),
+    "setup ack accepted with a reason": (PathSetupAck(accepted=True, reason="but"), "reason"),
+    "setup unknown type": (setup(type=9), "type"),
+    "setup unknown basis": (setup(basis=3), "basis"),
+    # policy names a registry knows; specs as fields within their documented ranges
+    "setup unregistered swapping": (setup(swapping="swap-asap"), "swapping"),
+    "setup no swapping": (setup(swapping=""), "swapping"),
+    "setup unregistered cutoff": (setup(cutoff=CutoffSpec(policy="sometimes")), "cutoff.policy"),
+    "setup cutoff without a name": (setup(cutoff=CutoffSpec(time=0.5)), "cutoff.policy"),
+    "setup cutoff fidelity > 1": (setup(cutoff=CutoffSpec(policy="fidelity", min_fidelity=1.5)), "cutoff.min_fidelity"),
+    "setup unregistered purification": (setup(purification=purification(policy="dejmsp")), "purification.policy"),
+    "setup purification unknown scope": (setup(purification=purification(scope=5)), "purification.scope"),
+    "setup purification target <= 1/2": (setup(purification=purification(target_fidelity=0.5)),
+                                         "purification.target_fidelity"),
+    "setup purification target NaN": (setup(purification=purification(target_fidelity=math.nan)),
+                                      "purification.target_fidelity"),
+    "setup purification zero rounds": (setup(purification=purification(max_rounds=0)), "purification.max_rounds"),
+    "purify unregistered protocol": (PurifyOutcome(keep=AB, sacrifice=BC, protocol="magic"), "protocol"),
 }
+
+
+def test_a_valid_path_setup_with_every_policy_spec_passes():
+    """The base messages of the table are valid: each violation above breaks one field only."""
+    for message in (setup(), setup(purification=purification()),
+                    setup(cutoff=CutoffSpec(policy="slots", slots=2)), request()):
+        validate(message)
+        assert decode(encode(message)) == message
 
 
 @pytest.mark.parametrize(("message", "field"), VIOLATIONS.values(), ids=VIOLATIONS.keys())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -201,3 +202,44 @@ def test_channel_detects_tampering_replay_and_fake_slices() -> None:
         channel.receive(message)
     with pytest.raises(AuthenticationError, match="no valid key slice"):
         channel.receive(dataclasses.replace(message, key_start=512))
+
+
+# --------------------------------------------------------------------------- where the key comes from
+
+
+def test_a_named_key_is_read_from_a_file_or_hex_bit_for_bit(tmp_path):
+    """{file = path}: the file's bytes, most significant bit first; {hex = ...}: the same bytes
+    written in hex (whitespace and _ ignored). Both give the same bits and say where they came from."""
+    from qstack.qkd import load_preshared_key
+
+    data = bytes(range(256))
+    path = tmp_path / "k.bin"
+    path.write_bytes(data)
+    from_file = load_preshared_key({"file": str(path)})
+    from_hex = load_preshared_key({"hex": " ".join(data.hex()[i:i + 8] for i in range(0, 512, 8))})
+    assert np.array_equal(from_file.bits, np.unpackbits(np.frombuffer(data, dtype=np.uint8)))
+    assert np.array_equal(from_file.bits, from_hex.bits) and len(from_file) == 2048
+    assert from_file.source == f"file {path}" and from_hex.source == "hex"
+    assert not from_file.bits.flags.writeable
+    with pytest.raises(ValueError, match=r"auth_key: the key is empty"):
+        load_preshared_key({"file": str(tmp_path / "empty")}) if (tmp_path / "empty").write_bytes(b"") == 0 else None
+    with pytest.raises(ValueError, match=r"give exactly one of"):
+        load_preshared_key({"file": str(path), "hex": "00"})
+    with pytest.raises(TypeError, match=r"auth_key\.hex: must be a string"):
+        load_preshared_key({"hex": 17})
+
+
+def test_a_fresh_key_comes_from_the_os_not_from_any_seed():
+    """Two fresh keys differ (2^-256 chance of equality) and are balanced within 4 SE; neither
+    depends on numpy's or Python's global random state."""
+    from qstack.qkd import fresh_key
+
+    np.random.seed(0)
+    one = fresh_key(4096)
+    np.random.seed(0)
+    two = fresh_key(4096)
+    assert one.source == two.source == "fresh"
+    assert not np.array_equal(one.bits[:256], two.bits[:256])
+    assert abs(float(one.bits.mean()) - 0.5) < 4 * 0.5 / math.sqrt(4096)
+    with pytest.raises(ValueError, match="multiple of 8"):
+        fresh_key(100)

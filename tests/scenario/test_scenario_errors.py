@@ -167,7 +167,7 @@ WRONG_TYPES = [
     (
         _set("hardware", "default", "memory_positions", value=2.0),
         "hardware.default.memory_positions",
-        ["an integer >= 1", "got 2.0"],
+        ["an integer in [1, 65536]", "got 2.0"],
     ),
     (
         _set("hardware", "default", "emission_efficiency", value="75 %"),
@@ -183,7 +183,7 @@ WRONG_TYPES = [
     (_set("policies", value="asap"), "policies", ["must be a table", 'got "asap"']),
     (_set("policies", "routing", value=3), "policies.routing", ["routing policy name", "got 3"]),
     (_set("policies", "purification", value="dejmps"), "policies.purification", ['got "dejmps"']),
-    (_set("requests", 0, "pairs", value="100"), "requests[0].pairs", ["an integer >= 1", 'got "100"']),
+    (_set("requests", 0, "pairs", value="100"), "requests[0].pairs", ["an integer in [1, 4294967295]", 'got "100"']),
     (_set("requests", 0, "priority", value=1.0), "requests[0].priority", ["an integer", "got 1.0"]),
     (_set("requests", 0, "min_fidelity", value=True), "requests[0].min_fidelity", ["got true"]),
 ]
@@ -204,7 +204,7 @@ OUT_OF_RANGE = [
     (
         _set("hardware", "default", "memory_positions", value=0),
         "hardware.default.memory_positions",
-        ["an integer >= 1", "got 0"],
+        ["an integer in [1, 65536]", "got 0"],
     ),
     (
         _set("hardware", "default", "attempt_rate", value="-2 kHz"),
@@ -256,9 +256,9 @@ OUT_OF_RANGE = [
     (
         _set("policies", "purification", value={"protocol": "dejmps", "target_fidelity": 0.9, "max_rounds": 0}),
         "policies.purification.max_rounds",
-        ["an integer >= 1", "got 0"],
+        ["an integer in [1, 4294967295]", "got 0"],
     ),
-    (_set("requests", 0, "pairs", value=0), "requests[0].pairs", ["an integer >= 1", "got 0"]),
+    (_set("requests", 0, "pairs", value=0), "requests[0].pairs", ["an integer in [1, 4294967295]", "got 0"]),
     (_set("requests", 0, "min_fidelity", value=1.01), "requests[0].min_fidelity", ["in [0, 1]", "got 1.01"]),
     (_set("requests", 0, "deadline", value="0 s"), "requests[0].deadline", ["a time > 0 s", 'got "0 s"']),
     (_set("requests", 0, "start", value="-1 ms"), "requests[0].start", ["a time >= 0 s", 'got "-1 ms"']),

@@ -1,5 +1,6 @@
 from . import link_pb2 as _link_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -7,8 +8,41 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class PurificationScope(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PURIFY_LINK: _ClassVar[PurificationScope]
+    PURIFY_END_TO_END: _ClassVar[PurificationScope]
+PURIFY_LINK: PurificationScope
+PURIFY_END_TO_END: PurificationScope
+
+class PurificationSpec(_message.Message):
+    __slots__ = ("policy", "scope", "target_fidelity", "max_rounds")
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIDELITY_FIELD_NUMBER: _ClassVar[int]
+    MAX_ROUNDS_FIELD_NUMBER: _ClassVar[int]
+    policy: str
+    scope: PurificationScope
+    target_fidelity: float
+    max_rounds: int
+    def __init__(self, policy: _Optional[str] = ..., scope: _Optional[_Union[PurificationScope, str]] = ..., target_fidelity: _Optional[float] = ..., max_rounds: _Optional[int] = ...) -> None: ...
+
+class CutoffSpec(_message.Message):
+    __slots__ = ("policy", "time", "slots", "min_fidelity", "max_time")
+    POLICY_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    SLOTS_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIDELITY_FIELD_NUMBER: _ClassVar[int]
+    MAX_TIME_FIELD_NUMBER: _ClassVar[int]
+    policy: str
+    time: float
+    slots: int
+    min_fidelity: float
+    max_time: float
+    def __init__(self, policy: _Optional[str] = ..., time: _Optional[float] = ..., slots: _Optional[int] = ..., min_fidelity: _Optional[float] = ..., max_time: _Optional[float] = ...) -> None: ...
+
 class PathSetup(_message.Message):
-    __slots__ = ("flow_id", "source", "destination", "route", "min_fidelity", "link_min_fidelity", "num_pairs", "deadline", "swapping", "purification", "cutoff", "type", "basis", "fidelity_floor", "purpose", "priority", "cutoff_policy")
+    __slots__ = ("flow_id", "source", "destination", "route", "min_fidelity", "link_min_fidelity", "num_pairs", "deadline", "swapping", "type", "basis", "fidelity_floor", "purpose", "priority", "purification", "cutoff")
     FLOW_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     DESTINATION_FIELD_NUMBER: _ClassVar[int]
@@ -18,14 +52,13 @@ class PathSetup(_message.Message):
     NUM_PAIRS_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_FIELD_NUMBER: _ClassVar[int]
     SWAPPING_FIELD_NUMBER: _ClassVar[int]
-    PURIFICATION_FIELD_NUMBER: _ClassVar[int]
-    CUTOFF_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     BASIS_FIELD_NUMBER: _ClassVar[int]
     FIDELITY_FLOOR_FIELD_NUMBER: _ClassVar[int]
     PURPOSE_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
-    CUTOFF_POLICY_FIELD_NUMBER: _ClassVar[int]
+    PURIFICATION_FIELD_NUMBER: _ClassVar[int]
+    CUTOFF_FIELD_NUMBER: _ClassVar[int]
     flow_id: int
     source: str
     destination: str
@@ -35,15 +68,14 @@ class PathSetup(_message.Message):
     num_pairs: int
     deadline: float
     swapping: str
-    purification: str
-    cutoff: float
     type: _link_pb2.RequestType
     basis: _link_pb2.Basis
     fidelity_floor: float
     purpose: bytes
     priority: int
-    cutoff_policy: str
-    def __init__(self, flow_id: _Optional[int] = ..., source: _Optional[str] = ..., destination: _Optional[str] = ..., route: _Optional[_Iterable[str]] = ..., min_fidelity: _Optional[float] = ..., link_min_fidelity: _Optional[float] = ..., num_pairs: _Optional[int] = ..., deadline: _Optional[float] = ..., swapping: _Optional[str] = ..., purification: _Optional[str] = ..., cutoff: _Optional[float] = ..., type: _Optional[_Union[_link_pb2.RequestType, str]] = ..., basis: _Optional[_Union[_link_pb2.Basis, str]] = ..., fidelity_floor: _Optional[float] = ..., purpose: _Optional[bytes] = ..., priority: _Optional[int] = ..., cutoff_policy: _Optional[str] = ...) -> None: ...
+    purification: PurificationSpec
+    cutoff: CutoffSpec
+    def __init__(self, flow_id: _Optional[int] = ..., source: _Optional[str] = ..., destination: _Optional[str] = ..., route: _Optional[_Iterable[str]] = ..., min_fidelity: _Optional[float] = ..., link_min_fidelity: _Optional[float] = ..., num_pairs: _Optional[int] = ..., deadline: _Optional[float] = ..., swapping: _Optional[str] = ..., type: _Optional[_Union[_link_pb2.RequestType, str]] = ..., basis: _Optional[_Union[_link_pb2.Basis, str]] = ..., fidelity_floor: _Optional[float] = ..., purpose: _Optional[bytes] = ..., priority: _Optional[int] = ..., purification: _Optional[_Union[PurificationSpec, _Mapping]] = ..., cutoff: _Optional[_Union[CutoffSpec, _Mapping]] = ...) -> None: ...
 
 class PathSetupAck(_message.Message):
     __slots__ = ("flow_id", "accepted", "reason")
