@@ -256,66 +256,86 @@ def _add_realtime_commands(sub: Any) -> None:
     """``qstack up``, ``qstack qserve`` and ``qstack node serve`` (the real-time runtime)."""
     procs = argparse.ArgumentParser(add_help=False)
     procs.add_argument("--scenario", required=True, help="scenario file (TOML)")
-    procs.add_argument("--keys", required=True, help='pre-shared key file (JSON {"a|b": hex key})')
+    procs.add_argument("--keys", default=None, help='pre-shared key file (JSON {"a|b": hex key}; default: the '
+                                                    "scenario's [security] keys)")
     procs.add_argument("--ports", required=True, help="every process's address: qserve=PORT,n0=PORT,... (or host:port)")
     procs.add_argument("--scale", type=float, default=1.0, help="network seconds per wall second (default 1)")
     procs.add_argument("--epoch", type=float, default=None, help="wall-clock time.time() of network time 0")
+    procs.add_argument("--parent", type=int, default=None, help="stop when the process with this pid (the one "
+                                                                "that started this one) is gone")
     qserve = sub.add_parser("qserve", help="run the quantum-state service of a real-time network", parents=[procs])
+    qserve.add_argument("--results", default=None, help="where to write the service's report when it stops (pickle)")
     qserve.set_defaults(func=_qserve)
     node = sub.add_parser("node", help="real-time nodes")
     node_sub = node.add_subparsers(dest="node_command", required=True)
     serve = node_sub.add_parser("serve", help="run one node of a scenario as this process", parents=[procs])
     serve.add_argument("name", help="the node's name in the scenario")
     serve.add_argument("--results", default=None, help="where to write this node's role results (pickle)")
+    serve.add_argument("--app-key", default=None, help="the application's pre-shared key file, given to it as "
+                                                       "auth_key.file (the same file for every role process)")
     serve.set_defaults(func=_node_serve)
     up = sub.add_parser("up", help="run a scenario's application as real processes on loopback (one per node "
                                    "plus the quantum-state service)")
     up.add_argument("file", help="scenario file with an [application] table")
     up.add_argument("--scale", type=float, default=1.0, help="network seconds per wall second (default 1)")
-    up.add_argument("--keys", default=None, help="pre-shared key file (default: fresh keys from the OS random source)")
+    up.add_argument("--keys", default=None, help="pre-shared key file (default: the scenario's [security] keys, "
+                                                 "else fresh keys from the OS random source)")
     up.add_argument("--timeout", type=float, default=120.0, help="give up after this many wall seconds (default 120)")
     up.add_argument("--json", action="store_true", help="print one JSON object")
     up.set_defaults(func=_up)
 
 
 def _qserve(args: argparse.Namespace) -> int:
-    from qstack.runtime.realtime.up import run_process
-
-    return run_process(args.scenario, None, args.keys, args.ports, scale=args.scale, epoch=args.epoch)
+    return _serve_process("qserve", args, None)
 
 
 def _node_serve(args: argparse.Namespace) -> int:
-    from qstack.runtime.realtime.up import run_process
+    return _serve_process("node serve", args, args.name)
 
-    return run_process(args.scenario, args.name, args.keys, args.ports, scale=args.scale, epoch=args.epoch,
-                       results=args.results)
+
+def _serve_process(command: str, args: argparse.Namespace, name: str | None) -> int:
+    from qstack.runtime.realtime.up import run_process
+    from qstack.scenario import ScenarioError
+
+    try:
+        return run_process(args.scenario, name, args.keys, args.ports, scale=args.scale, epoch=args.epoch,
+                           results=args.results, app_key=getattr(args, "app_key", None), parent=args.parent)
+    except (ScenarioError, OSError, ValueError, TypeError, KeyError) as exc:
+        print(_load_error(command, args.scenario, exc), file=sys.stderr)
+        return 2
 
 
 def _up(args: argparse.Namespace) -> int:
-    from qstack.apps import make_application
-    from qstack.runtime.realtime.up import up
-    from qstack.scenario import ScenarioError, load_scenario
+    from qstack.runtime.realtime.up import UpError, prepare, up
+    from qstack.scenario import ScenarioError
+    from qstack.stages import StageError
 
     if not (args.scale > 0 and math.isfinite(args.scale)):
         print(f"qstack up: --scale must be a finite number > 0, got {args.scale}", file=sys.stderr)
         return 2
     try:
-        scenario = load_scenario(args.file)
-        if scenario.application is None:
-            raise ValueError("qstack up runs a scenario's [application]; this file has none")
+        scenario, app = prepare(args.file)
         spec = scenario.application
-        app = make_application(spec.name, spec.params, spec.roles)
-    except (ScenarioError, OSError, ValueError) as exc:
+        result = up(args.file, scale=args.scale, keys=args.keys, timeout=args.timeout)
+    except UpError as exc:
+        print(f"qstack up: {exc}", file=sys.stderr)
+        return 2
+    except StageError as exc:
+        print(f"qstack up: {args.file}: {exc}", file=sys.stderr)
+        return 3
+    except (ScenarioError, OSError, ValueError, TypeError) as exc:
         print(_load_error("up", args.file, exc), file=sys.stderr)
         return 2
-    result = up(args.file, scale=args.scale, keys=args.keys, timeout=args.timeout)
     for role, why in result.failures.items():
         print(f"qstack up: role {role!r} failed: {why}", file=sys.stderr)
-    if result.interrupted:
-        print("qstack up: interrupted; every process was stopped", file=sys.stderr)
-    elif not result.complete:
-        print(f"qstack up: not every role finished within {args.timeout:g} s; every process was stopped",
-              file=sys.stderr)
+    if result.error is not None:
+        print(f"qstack up: {result.error}", file=sys.stderr)
+        for node, peers in result.lost().items():
+            for peer, frames in peers.items():
+                print(f"qstack up: {node} lost {frames} message(s) to {peer}", file=sys.stderr)
+        for node, count in (result.service or {}).get("lost_qubits", {}).items():
+            print(f"qstack up: the state service discarded {count} qubit(s) of restarted node {node}",
+                  file=sys.stderr)
     results = {role: result.results[role] for role in app.roles if role in result.results}
     sim_time = max((r["simulated_time"] for r in result.reports.values()), default=0.0)
     out = {
@@ -462,7 +482,9 @@ def _sweep(args: argparse.Namespace) -> int:
         return 2
     client = None
     if args.scheduler is not None:
-        from distributed import Client
+        from qstack._optional import require
+
+        Client = require("distributed", "sweep").Client  # noqa: N806 - the class, under its own name
 
         try:
             client = Client(args.scheduler, timeout="20s")
@@ -603,8 +625,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(problem, file=sys.stderr)
             return 2
         return _run_to_file(args)
+    from qstack._optional import MissingExtra
+
     try:
         return int(args.func(args))
+    except MissingExtra as exc:  # `qstack sweep` without the sweep extra installed, …
+        print(f"qstack {args.command}: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # Ctrl-C outside a run's loop: one line, no traceback
         print(f"qstack {args.command}: interrupted", file=sys.stderr)
         return 130

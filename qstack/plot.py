@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qstack._optional import require
+
 __all__ = ["PlotError", "Panel", "plot_network", "plot_table", "standard_panels"]
 
 _COHERENCE_KEYS = ("t1", "t2", "depolarizing_time")
@@ -241,7 +243,7 @@ def _draw_panel(ax: Any, columns: Mapping[str, list[Any]], panel: Panel) -> None
 
 
 def _figure(n_panels: int) -> Any:
-    import matplotlib
+    matplotlib = require("matplotlib", "plot")
 
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure

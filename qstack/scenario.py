@@ -77,6 +77,7 @@ __all__ = [
     "NODE_ROLES",
     "PURIFICATION_PROTOCOLS",
     "PURIFICATION_SCOPES",
+    "LINK_TYPES",
     "REQUEST_TYPES",
     "ROUTING_POLICIES",
     "SCHEMES",
@@ -109,6 +110,7 @@ NODE_ROLES: Final[tuple[str, ...]] = ("end", "repeater")
 PURIFICATION_PROTOCOLS: Final[tuple[str, ...]] = ("bbpssw", "dejmps", "pumping", "dejmps_pumping", "bbpssw_pumping")
 PURIFICATION_SCOPES: Final[tuple[str, ...]] = ("link", "end_to_end")
 REQUEST_TYPES: Final[tuple[str, ...]] = ("keep", "measure")
+LINK_TYPES: Final[tuple[str, ...]] = ("fibre", "satellite_downlink")
 MEASUREMENT_BASES: Final[tuple[str, ...]] = ("Z", "X", "Y")
 
 STARLIGHT_HARDWARE: Final[Mapping[str, Any]] = MappingProxyType(
@@ -400,6 +402,23 @@ def _cutoff() -> _Rule:
     return _Rule(f'a time > 0 s like "1.3 s", or {plugin.allowed}', convert)
 
 
+def _downlink() -> _Rule:
+    """A ``satellite`` table, read by :meth:`qstack.physical.satellite.DownlinkSpec.from_mapping`."""
+
+    def convert(value: object) -> object:
+        from qstack.physical.satellite import DownlinkSpec
+
+        if not isinstance(value, (Mapping, DownlinkSpec)):
+            raise _Invalid
+        try:
+            return DownlinkSpec.from_mapping(value)  # type: ignore[arg-type]
+        except (ValueError, TypeError) as exc:
+            raise _Invalid(str(exc)) from None
+
+    return _Rule("a table of satellite-downlink parameters (qstack.physical.satellite.DownlinkSpec: altitude, "
+                 "max_elevation, wavelength, transmitter_aperture, ground_station = {…}, …)", convert)
+
+
 def _instance(cls: type, what: str) -> _Rule:
     def convert(value: object) -> object:
         if isinstance(value, cls):
@@ -511,7 +530,8 @@ class _Spec:
             value = getattr(self, f.name)
             if value is not None:
                 out[f.name] = value._as_dict() if isinstance(value, _Spec) else (
-                    dict(value) if isinstance(value, Mapping) else value)
+                    dict(value) if isinstance(value, Mapping) else
+                    value.to_dict() if callable(getattr(value, "to_dict", None)) else value)
         return out
 
 
@@ -528,7 +548,11 @@ class SimulationSpec(_Spec):
     optional ``name`` and ``wire``: how classical messages travel between simulated nodes,
     ``"objects"`` (default: validated message objects, counted at their serialised size) or
     ``"bytes"`` (serialised and parsed like on a real network) -- the same run either way, see
-    :mod:`qstack.runtime.sim`.
+    :mod:`qstack.runtime.sim` -- and ``engine``: how pair states are held, ``"auto"`` (default:
+    as four Bell coefficients when every link state, memory and gate model keeps pairs
+    Bell-diagonal, else density matrices), ``"density_matrix"`` or ``"bell_diagonal"`` (refused
+    when a model leaves the family, naming it) -- the same run to rounding either way, see
+    :mod:`qstack.quantum.bell_engine`; the summary's ``engine`` says which ran.
 
     >>> SimulationSpec(seed=1, duration="200 ms").duration
     0.2
@@ -538,12 +562,14 @@ class SimulationSpec(_Spec):
     duration: float | None = None
     name: str | None = None
     wire: str = "objects"
+    engine: str = "auto"
 
     _RULES: ClassVar[Mapping[str, _Rule]] = {
         "seed": _integer(0),
         "duration": _quantity("time", low_inclusive=False, example='"0.2 s"'),
         "name": _text(),
         "wire": _choice("objects", "bytes"),
+        "engine": _choice("auto", "density_matrix", "bell_diagonal"),
     }
 
 
@@ -715,7 +741,20 @@ class LinkSpec(_Spec):
       classical messages;
     * optional overrides of the end nodes' profiles: ``memory_positions`` (int >= 1, at each
       end, in [1, 65536]), ``detector_efficiency`` and ``dark_count_probability`` (the station's detectors;
-      required when the two ends' profiles disagree on them).
+      required when the two ends' profiles disagree on them);
+    * ``type``: ``"fibre"`` (default) or ``"satellite_downlink"``: a free-space optical
+      downlink from the satellite node ``a`` to the ground node ``b`` over one pass, described
+      by the ``satellite`` table (required for that type, refused otherwise:
+      :class:`qstack.physical.satellite.DownlinkSpec` — orbit ``altitude``, ``max_elevation`` and
+      ``min_elevation`` or ``duration``, ``wavelength``, ``transmitter_aperture``,
+      ``divergence``, ``pointing_jitter``, ``scintillation_index``, ``airmass_model``, sky
+      background ``sky_radiance``/``field_of_view``/``filter_bandwidth``/``detection_window``,
+      ``time_step``, and the named ``ground_station = {name, latitude, longitude, altitude,
+      aperture, zenith_transmittance, extra_loss_db}``; numbers in SI or unit strings). Its
+      decoy-state key over the pass is :func:`qstack.physical.satellite.downlink_key_budget`
+      (:func:`qstack.physical.satellite.scenario_key_budget` from a scenario); ``length`` then sets only the
+      classical messages' delay (e.g. the pass's longest slant range), and the entanglement
+      link layer does not use the satellite table.
 
     >>> link = LinkSpec("a", "b", length="10 km", station_position=0.25)
     >>> link.length, link.attenuation, link.arm_lengths
@@ -737,6 +776,8 @@ class LinkSpec(_Spec):
     memory_positions: int | None = None
     detector_efficiency: float | None = None
     dark_count_probability: float | None = None
+    type: str = "fibre"
+    satellite: Any = None
 
     _RULES: ClassVar[Mapping[str, _Rule]] = {
         "a": _name("a node name"),
@@ -754,12 +795,20 @@ class LinkSpec(_Spec):
         "memory_positions": _integer(1, MAX_MEMORY_POSITIONS, " (per link end)"),
         "detector_efficiency": _number(0.0, 1.0),
         "dark_count_probability": _number(0.0, 1.0, high_inclusive=False),
+        "type": _choice(*LINK_TYPES),
+        "satellite": _downlink(),
     }
 
     @staticmethod
     def _together(entry: _Entry) -> Iterator[tuple[str, str]]:
         if entry.get("a") is not None and entry.get("a") == entry.get("b"):
             yield "b", "must differ from a (a link joins two distinct nodes)"
+        downlink = entry.get("type") == "satellite_downlink"
+        if downlink and entry.get("satellite") is None and "satellite" not in entry.bad:
+            yield "satellite", 'required for type = "satellite_downlink" (a table of downlink parameters)'
+        if entry.get("type") == "fibre" and entry.get("satellite") is not None:
+            yield "satellite", 'only applies to type = "satellite_downlink" (this link has type = "fibre")'
+
         scheme = entry.get("scheme")
         # a scheme is a name or a {name = …, …} table; a user's scheme may read alpha and rounds
         name = scheme.get("name") if isinstance(scheme, Mapping) else scheme

@@ -81,6 +81,8 @@ from typing import Any
 
 import numpy as np
 
+from qstack._optional import require
+
 __all__ = [
     "FIGURE_UNITS",
     "GEOMETRY_COLUMNS",
@@ -782,8 +784,9 @@ def run_sweep(
         return _tabulate(plan, _collect(plan, client, retries, progress, batch=batch))
     import logging
 
-    import dask
-    from distributed import Client, LocalCluster
+    dask = require("dask", "sweep")
+    distributed = require("distributed", "sweep")
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
 
     # a worker that dies takes its tasks' attempts with it: the scheduler reruns them elsewhere,
     # up to allowed-failures times per task (a task that dies every time is a bug, not bad luck)

@@ -22,6 +22,9 @@ def _imports() -> set[str]:
                 found.update(a.name for a in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 found.add(node.module)
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "require"
+                  and node.args and isinstance(node.args[0], ast.Constant)):
+                found.add(node.args[0].value)  # qstack._optional.require("dask", "sweep")
     return found
 
 
@@ -38,5 +41,22 @@ def _imported(dist: str, imports: set[str]) -> bool:
 
 def test_every_declared_dependency_is_imported_by_qstack():
     imports = _imports()
-    unused = [d for d in _declared() + _declared("records") if not _imported(d, imports)]
+    unused = [d for d in _declared() + _declared("records") + _declared("sweep") + _declared("plot")
+              if not _imported(d, imports)]
     assert unused == [], f"declared in pyproject.toml but imported nowhere in qstack/: {unused}"
+
+
+def test_a_missing_extra_is_named_with_its_install_command(monkeypatch, capsys, tmp_path):
+    """``qstack sweep`` without dask installed says which extra to install, in one line, exit 2."""
+    import sys
+
+    from qstack.cli import main
+
+    for name in ("dask", "distributed"):
+        monkeypatch.setitem(sys.modules, name, None)  # what an absent package looks like to import
+    scenario = ROOT / "qstack" / "data" / "default_chain.toml"
+    code = main(["sweep", str(scenario), "--param", "links.length=10km,20km", "--runs", "1",
+                 "--workers", "1", "-o", str(tmp_path / "t.csv")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "pip install 'qstack-qnet[sweep]'" in err and "Traceback" not in err

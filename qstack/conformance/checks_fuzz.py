@@ -25,7 +25,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from qstack.conformance import checks_network, checks_physical, checks_theory  # noqa: F401  (theirs first)
+from qstack.conformance import (  # noqa: F401  (theirs first)
+    checks_network,
+    checks_physical,
+    checks_theory,
+    checks_transport,
+)
 from qstack.conformance.framework import CheckResult, Context, Target, check
 from qstack.conformance.runs import Observed, chain
 
@@ -412,3 +417,151 @@ def _link_never_crashes(target: Target, ctx: Context) -> CheckResult:
     spec = sc.links[0]
     actions = _link_actions(st, [spec.a, spec.b], [f"{spec.a}-{spec.b}"])
     return fuzz(lambda: _LinkHarness(sc), actions, _link_apply, seed=ctx.seed)
+
+
+# ---------------------------------------------------------------------------------------------- transport
+
+#: the transport harness: node "a" of a two-node session (alice on a, bob on b), session 5
+_TR_NODES, _TR_ROLES, _TR_SESSION = ["a", "b"], {"alice": "a", "bob": "b"}, 5
+
+
+class _TransportHarness:
+    """Node ``a``'s transport layer (the target's factory) above a real network layer on a fake
+    runtime over a fake link layer: the session's roles are ``alice`` (here) and ``bob`` (on b)."""
+
+    def __init__(self, factory: Callable[..., Any]) -> None:
+        from qstack.network.protocol import NetworkLayer
+        from qstack.testing import FakeLinkLayer, FakeRuntime, chain_topology
+
+        self.rt = FakeRuntime("a", positions=4)
+        link = FakeLinkLayer(self.rt, {"b": "a-b"})
+        self.net = NetworkLayer(self.rt, link, chain_topology(_TR_NODES), role="end")
+        self.rt.stack.add(self.net)
+        self.tr = factory(self.rt, self.net, _TR_SESSION, dict(_TR_ROLES))
+        self.net.upper = self.tr
+        self.rt.stack.add(self.tr)
+
+
+def _transport_actions(st: Any) -> Any:
+    from qstack.proto import AppMessage, TeleportRecord
+    from qstack.proto.qstack.v1 import app_pb2
+
+    session = st.one_of(st.just(_TR_SESSION), st.integers(0, 2**64 - 1))
+    role = st.one_of(st.sampled_from(sorted(_TR_ROLES)), st.text(max_size=6))
+    messages = st.one_of(
+        st.builds(AppMessage, session=session, from_role=role, to_role=role, payload=st.binary(max_size=16)),
+        st.builds(TeleportRecord, session=session, from_role=role, to_role=role,
+                  transfer_id=st.one_of(st.integers(0, 3), st.integers(0, 2**64 - 1)), outcome=st.integers(0, 3)),
+    )
+    purpose = st.one_of(
+        st.builds(lambda *a: app_pb2.EprPurpose(session=a[0], creator_role=a[1], receiver_role=a[2], measure=a[3],
+                                                basis=a[4], number=a[5]).SerializeToString(),
+                  session, role, role, st.booleans(), st.sampled_from(["", "Z", "X", "Y", "W"]),
+                  st.integers(0, 2**32 - 1)),
+        st.binary(max_size=24))
+    flow = st.tuples(st.just("flow"), st.integers(0, 3), st.sampled_from([("a", "b"), ("b", "a")]),
+                     st.sampled_from(["keep", "measure", ""]), purpose, st.sampled_from(["head", "tail"]),
+                     st.integers(0, 4))
+    from_bob = st.one_of(  # frames of the session's own peer, so that they reach deep into the layer
+        st.builds(AppMessage, session=st.just(_TR_SESSION), from_role=st.just("bob"), to_role=st.just("alice"),
+                  payload=st.binary(max_size=16)),
+        st.builds(TeleportRecord, session=st.just(_TR_SESSION), from_role=st.just("bob"), to_role=st.just("alice"),
+                  transfer_id=st.one_of(st.integers(0, 3), st.integers(0, 2**64 - 1)), outcome=st.integers(0, 3)))
+    return st.one_of(
+        *_wire_actions(st, _TR_NODES, messages),
+        st.tuples(st.just("msg"), st.just("b"), from_bob),
+        flow,
+        st.tuples(st.just("failed"), st.integers(0, 3), st.sampled_from(["EPR socket mismatch: x", "timeout", ""])),
+        st.tuples(st.just("expect"), role, role, st.booleans(), st.integers(1, 4)),
+        st.tuples(st.just("drain")),
+    )
+
+
+def _boxes(tr: Any) -> list[tuple[str, Any]]:
+    """The mailboxes the transport hands the roles (classical inboxes, teleport outcomes)."""
+    roles = sorted(_TR_ROLES)
+    return ([("inbox", tr.inbox(to, frm)) for to in roles for frm in roles if to != frm]
+            + [("teleports", tr.teleports(frm, to)) for to in roles for frm in roles if to != frm])
+
+
+def _transport_apply(h: _TransportHarness, action: tuple[Any, ...]) -> None:
+    from qstack.network.service import FlowInfo, NetFail
+    from qstack.proto import AppMessage, MalformedMessage, decode, encode
+    from qstack.runtime import ProtocolViolation
+
+    kind = action[0]
+    if kind == "msg":  # a parsed message is delivered to its role's mailbox exactly when it is this session's
+        msg, src = action[2], action[1]
+        try:
+            decode(encode(msg, check=False))  # the codec's own validation (e.g. transfer ids count from 1)
+            valid = True
+        except MalformedMessage:
+            valid = False
+        ok = (valid and msg.session == _TR_SESSION and _TR_ROLES.get(msg.to_role) == "a"
+              and _TR_ROLES.get(msg.from_role) == src)
+        box = h.tr.inbox(msg.to_role, msg.from_role) if isinstance(msg, AppMessage) else \
+            h.tr.teleports(msg.from_role, msg.to_role)
+        before, rejected = len(box._items), _rejections(h.rt.stack)  # noqa: SLF001 - the mailbox's queue length
+        _deliver(h.rt.stack, src, encode(msg, check=False))
+        got = len(box._items) - before  # noqa: SLF001
+        if ok and got != 1:
+            raise Crash(f"a valid {type(msg).__name__} of this session from {src!r} was not handed to its role")
+        if not ok and (got or _rejections(h.rt.stack) == rejected):
+            raise Crash(f"{type(msg).__name__} (session {msg.session}, {msg.from_role!r} -> {msg.to_role!r}) from "
+                        f"{src!r} was " + ("handed to a role" if got else "neither delivered nor counted as rejected"))
+        return
+    if _apply_wire(action, h.rt.stack):
+        return
+    if kind == "advance":
+        _guard("advancing the clock", h.rt.advance, action[1])
+    elif kind == "flow":  # the network layer announces a flow (its purpose bytes come from a remote PATH SETUP)
+        _, fid, route, typ, purpose, end, pairs = action
+        info = FlowInfo(fid, route, typ, "Z", purpose, pairs)
+        try:
+            h.tr.flow_started(info, end)
+        except ProtocolViolation:
+            pass  # refused: the network layer counts it as the PATH SETUP's rejection
+        except Exception as exc:  # noqa: BLE001 - what the check looks for
+            raise Crash(f"flow_started({info}): {type(exc).__name__}: {exc}") from exc
+    elif kind == "failed":
+        _guard("flow_failed", h.tr.flow_failed, NetFail(h.rt.now, "b", action[1], action[2]))
+    elif kind == "expect":
+        _guard("expect", h.tr.expect, action[1], action[2], action[3], action[4])
+    elif kind == "drain":  # what reaches the roles: payload bytes, Bell outcomes 0–3
+        for what, box in _boxes(h.tr):
+            while True:
+                try:
+                    item = box.get_nowait()
+                except LookupError:
+                    break
+                if what == "inbox" and not isinstance(item, bytes):
+                    raise Crash(f"a role's inbox got {type(item).__name__}, not bytes")
+                if what == "teleports" and not (isinstance(item, int) and 0 <= item <= 3):
+                    raise Crash(f"a teleport outcome {item!r} outside the Bell indices 0-3 reached a role")
+
+
+@check("transport.never_crashes", "transport", f"""No message sequence crashes the transport layer: node a's
+       transport (roles alice here, bob on b, session {_TR_SESSION}) above a real network layer on a
+       fake runtime is fed {FUZZ_EXAMPLES} random sequences of up to {FUZZ_STEPS} actions (hypothesis,
+       fixed seed) — AppMessage and TeleportRecord frames (session, roles and transfer ids drawn mostly
+       from the real ones, from a, b or a stranger), random bytes, corrupted frames, clock moves, flows
+       announced by the network layer with any purpose bytes (a valid EprPurpose of this or another
+       session, or garbage), flow failures, recv_* expectations — and never raises (a refused flow
+       purpose may raise ProtocolViolation, which the network layer counts). Every frame is either
+       handed to its role's mailbox — exactly when its session is this one, its receiving role runs
+       here and its sending role runs on the node it came from — or counted as a rejection; what a
+       role's mailbox holds is bytes (messages) or a Bell index 0–3 (teleport outcomes).""")
+def _transport_never_crashes(target: Target, ctx: Context) -> CheckResult:
+    try:
+        from hypothesis import strategies as st
+    except ImportError:
+        return CheckResult.skipped("hypothesis not installed")
+    from qstack.proto import AppMessage, TeleportRecord
+
+    factory = target.factory()
+    peer = {"session": _TR_SESSION, "from_role": "bob", "to_role": "alice"}
+    sweep = [[("msg", "b", AppMessage(**peer, payload=b"x")), ("drain",)],
+             *([("msg", "b", TeleportRecord(**peer, transfer_id=tid, outcome=k)), ("drain",)]
+               for tid in (0, 1, 2**64 - 1) for k in range(4))]
+    return fuzz(lambda: _TransportHarness(factory), _transport_actions(st), _transport_apply, seed=ctx.seed,
+                explicit=sweep)

@@ -158,7 +158,7 @@ def builtin_targets() -> list[Target]:
         Target("transport", "qstack.transport.sockets:TransportLayer"),
         Target("application", {"name": "bb84", "pulses": 1_000_000}),
         Target("application", {"name": "bbm92", "pulses": 4_000_000, "mean_pair_number": 0.02}),
-        Target("application", {"name": "di-qkd", "rounds": 800}),
+        Target("application", {"name": "di-qkd", "rounds": 2000, "epsilon_bell": 1e-3, "epsilon_qber": 1e-3}),
         Target("application", "blind-computation"),
     ]
 

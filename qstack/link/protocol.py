@@ -39,7 +39,13 @@ from qstack.physical.station import LINK_SCHEMES, LinkHardware
 from qstack.proto.qstack.v1 import link_pb2
 from qstack.runtime import Layer, ProtocolViolation, Runtime
 
-__all__ = ["LinkLayer", "LinkEnd", "bell_coefficients"]
+__all__ = ["LinkLayer", "LinkEnd", "bell_coefficients", "DEAD_LINK_PROBABILITY"]
+
+#: a link whose success probability per attempt is below this is dead: over the longest run the
+#: loader allows (``qstack.scenario.MAX_SIMULATED_CYCLES`` = 1e9 attempt cycles) it heralds a pair
+#: with probability under 1e-6, so a request on it is UNSUPPORTED at once instead of a run that
+#: ends with nothing and no reason (or, with no duration, never ends)
+DEAD_LINK_PROBABILITY = 1e-15
 
 
 def bell_coefficients(model: Any, raw_w: float, bell_index: int) -> list[float]:
@@ -116,10 +122,12 @@ class LinkEnd:
         scheme heralds nothing even with no fidelity demand (e.g. no light reaches the station:
         emission efficiency 0, or a fibre loss that underflows the transmissivity)."""
         base = self.model_for(0.0)
-        if base is not None and base.success_probability > 0.0 and model is None:
+        if base is not None and base.success_probability >= DEAD_LINK_PROBABILITY and model is None:
             return "unreachable fidelity"
         hw = self.hardware
-        return (f"success probability 0: link {self.name} never heralds a pair (eta_a = {hw.eta_a:.3g}, "
+        p = 0.0 if model is None else model.success_probability
+        what = "0" if p == 0.0 else f"{p:.3g} (< {DEAD_LINK_PROBABILITY:g}: under one pair in 10^6 maximal runs)"
+        return (f"success probability {what}: link {self.name} never heralds a pair (eta_a = {hw.eta_a:.3g}, "
                 f"eta_b = {hw.eta_b:.3g}, p_dark = {hw.p_dark:.3g})")
 
 
@@ -193,7 +201,7 @@ class LinkLayer(Layer):
         self._next_id += 1
         rid = self._next_id
         model = end.model_for(request.min_fidelity)
-        if model is None or not model.success_probability > 0.0:
+        if model is None or not model.success_probability >= DEAD_LINK_PROBABILITY:
             problem: tuple[int, str] | None = (link_pb2.UNSUPPORTED, end.unsupported_reason(model))
         else:
             problem = self._infeasible(end, model, request.number, request.max_time)

@@ -274,6 +274,7 @@ class QuantumNetwork:
         infos = []
         for spec in sc.links:
             infos.append(self._build_link(spec, hw[profile[spec.a]], hw[profile[spec.b]], next_position))
+        self.engine = self._choose_engine()
         self.topology = Topology(infos, {n: m.noise for n, m in self.memories.items()},
                                  {n.name: n.role for n in sc.nodes})
         for spec in sc.nodes:
@@ -286,6 +287,28 @@ class QuantumNetwork:
             if hasattr(net.upper, "handlers"):
                 rt.stack.add(net.upper)
             self.stacks[spec.name] = rt.stack
+
+    def _choose_engine(self) -> str:
+        """The state engine of the run (``[simulation] engine``, see
+        :mod:`qstack.quantum.bell_engine`); with Bell coefficients the stations hand out
+        Bell-diagonal pairs in that form."""
+        from qstack.quantum.bell_engine import family_breakers, resolve_engine
+
+        requested = getattr(self.scenario.simulation, "engine", "auto")
+        breakers: list[str] = []
+        if requested != "density_matrix":
+            states = {}
+            for name, view in self.links.items():
+                base = view.base_model
+                if base is not None and base.success_probability > 0.0:
+                    _, (_, s0), (_, s1) = view.station.heralded_states(base)
+                    states[name] = (s0, s1)
+            breakers = family_breakers({n: m.noise for n, m in self.memories.items()},
+                                       {n: m.gate_noise for n, m in self.memories.items()}, states)
+        engine = resolve_engine(requested, breakers)
+        for station in self.stations.values():
+            station.bell_engine = engine == "bell_diagonal"
+        return engine
 
     def _sink(self, rt: Any, net: NetworkLayer) -> PairSink:
         return PairSink(rt, net, self.outcomes, self._join_outcomes)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from qstack.link.protocol import LinkLayer
@@ -110,6 +111,15 @@ class Pair:
         return f"Pair({self.link}#{self.seq} far={self.far} frame={self.frame})"
 
 
+@lru_cache(maxsize=256)
+def _route_positions(route: tuple[str, ...]) -> dict[str, int]:
+    """``node -> index`` of its first occurrence on ``route`` (what ``route.index`` returns)."""
+    positions: dict[str, int] = {}
+    for i, node in enumerate(route):
+        positions.setdefault(node, i)
+    return positions
+
+
 @dataclass
 class Flow:
     """Per-node state of one virtual circuit."""
@@ -156,6 +166,9 @@ class Flow:
         self.up_node: str | None = self.route[self.index - 1] if self.index > 0 else None
         self.down_node: str | None = self.route[self.index + 1] if self.index < last else None
         self.view: SwapView | None = None
+        #: node -> its (first) index on the route: membership and index tests in O(1) on long
+        #: routes (shared by the flow's nodes, read only)
+        self.positions: dict[str, int] = _route_positions(tuple(self.route))
 
 
 class SwapView:
@@ -801,10 +814,10 @@ class NetworkLayer(Layer):
     def _on_swap_record(self, src: str, rec: Any) -> None:
         """Swap records: my pair ``left`` now reaches the node that knows its end as ``right``."""
         flow = self.flows.get(rec.flow_id)
-        if flow is None or not flow.records or src not in flow.route:
+        j = flow.positions.get(src) if flow is not None else None
+        if flow is None or not flow.records or j is None:
             raise ProtocolViolation("SwapRecord outside a flow with swap records")
         key = (rec.left.link, rec.left.seq)
-        j = flow.route.index(src)
         if not hasattr(self.swapping, "targets"):
             raise ProtocolViolation("a swap policy with signalling = 'records' must define "
                                     "targets(route_length, index)")
@@ -812,7 +825,11 @@ class NetworkLayer(Layer):
         if targets is None or flow.index not in targets:
             raise ProtocolViolation("SwapRecord from a node whose segment does not end here")
         far = targets[1] if flow.index == targets[0] else targets[0]
-        pair = flow.ends.get(key) or next((p for p in (*flow.up, *flow.down) if (p.link, p.seq) == key), None)
+        pair = flow.ends.get(key)
+        if pair is None:  # the first held pair of that key, towards the head first
+            link, seq = key
+            pair = next((p for p in flow.up if p.seq == seq and p.link == link), None) \
+                or next((p for p in flow.down if p.seq == seq and p.link == link), None)
         if pair is None:
             return  # expired meanwhile; the Expire travels to the far end
         pair.far, pair.far_key, pair.frame = far, (rec.right.link, rec.right.seq), rec.outcome
@@ -1017,7 +1034,7 @@ class NetworkLayer(Layer):
     def _on_expire(self, src: str, msg: Any) -> None:
         key = (msg.pair.link, msg.pair.seq)
         for flow in self.flows.values():
-            if src not in flow.route:
+            if src not in flow.positions:
                 continue
             if self._expire_in(flow, key):
                 return
@@ -1066,7 +1083,7 @@ class NetworkLayer(Layer):
         flow = self.flows.get(msg.flow_id)
         if flow is None:
             return
-        if src not in flow.route:
+        if src not in flow.positions:
             raise ProtocolViolation("ExpireNotice from a node off the flow's route")
         key = (msg.pair.link, msg.pair.seq)
         pool = flow.pools.get("e2e", {})

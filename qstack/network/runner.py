@@ -189,6 +189,7 @@ def summarise(net: QuantumNetwork, wall: float, build: float = 0.0) -> dict[str,
         "bytes_total": sum(v["bytes_sent"] for v in nodes.values())
         + sum(s.rt.classical.stats.bytes_sent for s in net.stations.values()),
         "events": sim.events_processed,
+        "engine": getattr(net, "engine", "density_matrix"),
         "build_seconds": build,
         "wall_seconds": wall,
         "pairs_per_wall_second": delivered / wall if wall > 0 else None,

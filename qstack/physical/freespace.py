@@ -43,8 +43,26 @@ The transmissivity of a downlink is the product of four factors, each a function
 
    which is exactly 1 at the zenith, tends to 1/sin(el) at high elevation (relative
    difference ~ 1/(2 y sin^2 el) < 0.3 % above 30 degrees for H = 8.435 km) and stays finite
-   (~ 38.9) at the horizon. Turbulence (scintillation, beam wander beyond the pointing term)
-   is not modelled.
+   (~ 38.9) at the horizon. The empirical Kasten–Young formula (F. Kasten & A. T. Young,
+   Appl. Opt. 28, 4735 (1989)), X = 1 / (sin el + 0.50572 (el_deg + 6.07995)^-1.6364), is
+   available as :func:`kasten_young_airmass` (``airmass_model = "kasten_young"``).
+
+   **Fading** (:meth:`FreeSpaceChannel.sample_transmissivity`): the instantaneous
+   transmissivity is the static part (diffraction on axis, atmosphere, fixed loss) times the
+   pointing factor exp(-2 r^2 / w^2) of a Rayleigh-distributed offset r (item 2) times a
+   log-normal scintillation factor I = exp(N(-s^2/2, s^2)), s^2 = ln(1 + sigma_I^2), of unit
+   mean and scintillation index Var(I) = sigma_I^2 -- the weak-turbulence log-normal
+   intensity model (L. C. Andrews & R. L. Phillips, *Laser Beam Propagation through Random
+   Media*, 2nd ed., SPIE (2005), ch. 8; used for satellite downlinks by e.g. Vasylyev,
+   Semenov & Vogel, PRL 108, 220501 (2012) and Bonato et al., NJP 11, 045017 (2009)). Both
+   factors have closed-form means (w^2 / (w^2 + 4 sigma^2) and 1), so the mean of the samples
+   is exactly :meth:`FreeSpaceChannel.transmissivity`.
+
+   **Sky background** (:func:`sky_background_photons`): a receiver of aperture diameter D,
+   full field of view theta_fov, filter bandwidth dlambda and detection window dt collects
+   N_b = H_b * Omega * A * dlambda * dt / (h c / lambda) photons per window from a sky of
+   spectral radiance H_b, Omega = pi (theta_fov / 2)^2, A = pi D^2 / 4 (E. Miao et al., NJP 7,
+   215 (2005); Bonato et al. 2009, Sec. 3).
 
 4. **Fixed extra loss** in dB: transmitter and receiver optics, filters, coupling.
    Detector efficiency belongs to :class:`qstack.physical.detectors.Detector`, not here.
@@ -63,21 +81,31 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from qstack.physical.fibre import db_to_transmissivity, transmissivity_to_db
-from qstack.physical.units import EARTH_RADIUS, check_range, check_range_array
+from qstack.physical.units import EARTH_RADIUS, SPEED_OF_LIGHT, check_range, check_range_array
 
 __all__ = [
     "ATMOSPHERE_SCALE_HEIGHT",
     "FreeSpaceChannel",
+    "AIRMASS_MODELS",
+    "PLANCK_CONSTANT",
     "airmass",
     "atmospheric_transmittance",
     "collection_efficiency",
     "far_field_collection_efficiency",
     "gaussian_beam_radius",
+    "kasten_young_airmass",
     "pointing_efficiency",
+    "sky_background_photons",
 ]
 
 ATMOSPHERE_SCALE_HEIGHT: Final[float] = 8_435.0
 """Height (m) of the homogeneous atmosphere used by :func:`airmass` (R_E / H ~ 755)."""
+
+AIRMASS_MODELS: Final[tuple[str, ...]] = ("spherical", "kasten_young")
+"""Air-mass models of :class:`FreeSpaceChannel`: :func:`airmass` and :func:`kasten_young_airmass`."""
+
+PLANCK_CONSTANT: Final[float] = 6.62607015e-34
+"""Planck constant h (J s, exact in the 2019 SI)."""
 
 FloatOrArray = float | NDArray[np.float64]
 
@@ -204,6 +232,55 @@ def atmospheric_transmittance(
     return _out(np.power(t0, np.asarray(x)), isinstance(x, float))
 
 
+def kasten_young_airmass(elevation: ArrayLike) -> FloatOrArray:
+    """Return the Kasten–Young relative air mass 1 / (sin el + 0.50572 (el_deg + 6.07995)^-1.6364).
+
+    F. Kasten & A. T. Young, "Revised optical air mass tables and approximation formula",
+    Appl. Opt. 28, 4735 (1989). ``elevation`` in radians (0 to pi/2). Within 0.03 % of 1 at
+    the zenith, ~38 at the horizon.
+
+    >>> round(kasten_young_airmass(math.pi / 2), 5)
+    0.99971
+    >>> round(kasten_young_airmass(0.0), 2)
+    37.92
+    """
+    el, scalar = check_range_array("elevation", elevation, low=0.0, high=math.pi / 2, unit="rad")
+    x = 1.0 / (np.sin(el) + 0.50572 * (np.degrees(el) + 6.07995) ** -1.6364)
+    return _out(x, scalar)
+
+
+def sky_background_photons(
+    radiance: float,
+    field_of_view: float,
+    aperture: float,
+    filter_bandwidth: float,
+    window: float,
+    wavelength: float,
+) -> float:
+    """Return N_b = H_b Omega A dlambda dt lambda / (h c), sky photons per detection window.
+
+    ``radiance`` H_b: spectral radiance of the sky in W m^-2 sr^-1 per metre of wavelength
+    (>= 0; 1 W m^-2 sr^-1 um^-1 = 1e6 of these); ``field_of_view`` full angle (rad, > 0),
+    Omega = pi (fov / 2)^2; ``aperture`` receiver diameter (m, > 0), A = pi D^2 / 4;
+    ``filter_bandwidth`` dlambda (m, > 0); ``window`` dt (s, > 0); ``wavelength`` (m, > 0).
+    The photons arrive at the telescope; receiver optics and detector efficiency are not
+    applied here. Miao et al., NJP 7, 215 (2005); Bonato et al., NJP 11, 045017 (2009).
+
+    >>> n = sky_background_photons(1e6, 100e-6, 1.0, 1e-9, 1e-9, 850e-9)
+    >>> round(n, 6)  # 1 W m^-2 sr^-1 um^-1, 100 urad, 1 m, 1 nm, 1 ns
+    0.026395
+    """
+    h_b = check_range("radiance", radiance, low=0.0, unit="W m^-3 sr^-1")
+    fov = check_range("field_of_view", field_of_view, low=0.0, high=math.pi, low_inclusive=False, unit="rad")
+    d = check_range("aperture", aperture, low=0.0, low_inclusive=False, unit="m")
+    band = check_range("filter_bandwidth", filter_bandwidth, low=0.0, low_inclusive=False, unit="m")
+    dt = check_range("window", window, low=0.0, low_inclusive=False, unit="s")
+    lam = check_range("wavelength", wavelength, low=0.0, low_inclusive=False, unit="m")
+    solid_angle = math.pi * (fov / 2.0) ** 2
+    area = math.pi * d**2 / 4.0
+    return h_b * solid_angle * area * band * dt * lam / (PLANCK_CONSTANT * SPEED_OF_LIGHT)
+
+
 @dataclass(frozen=True, slots=True)
 class FreeSpaceChannel:
     """A ground-satellite optical channel: diffraction, pointing, atmosphere and fixed loss.
@@ -212,8 +289,9 @@ class FreeSpaceChannel:
     ``receiver_aperture`` (diameters, m, > 0); ``zenith_transmittance`` T0 (in (0, 1],
     default 1: no atmosphere); ``pointing_jitter`` sigma_theta (rad per axis, >= 0);
     ``extra_loss_db`` (dB, >= 0: optics, filters -- not detectors); ``beam_quality`` M^2
-    (>= 1, default 1: diffraction-limited). The beam waist is D_T / 2. Formulas in the
-    module docstring.
+    (>= 1, default 1: diffraction-limited); ``scintillation_index`` sigma_I^2 (>= 0, default
+    0) of the log-normal fading; ``airmass_model`` one of :data:`AIRMASS_MODELS` (default
+    ``"spherical"``). The beam waist is D_T / 2. Formulas in the module docstring.
 
     >>> link = FreeSpaceChannel(850e-9, transmitter_aperture=0.3, receiver_aperture=1.0)
     >>> round(link.loss_db(1.0e6, math.pi / 2), 2)  # 1000 km overhead, vacuum, perfect pointing
@@ -227,8 +305,12 @@ class FreeSpaceChannel:
     pointing_jitter: float = 0.0
     extra_loss_db: float = 0.0
     beam_quality: float = 1.0
+    scintillation_index: float = 0.0
+    airmass_model: str = "spherical"
 
     def __post_init__(self) -> None:
+        if self.airmass_model not in AIRMASS_MODELS:
+            raise ValueError(f"airmass_model must be one of {AIRMASS_MODELS}, got {self.airmass_model!r}")
         checks: dict[str, float] = {
             name: check_range(name, getattr(self, name), low=0.0, low_inclusive=False, unit="m")
             for name in ("wavelength", "transmitter_aperture", "receiver_aperture")
@@ -240,6 +322,7 @@ class FreeSpaceChannel:
             "pointing_jitter": check_range("pointing_jitter", self.pointing_jitter, low=0.0, unit="rad"),
             "extra_loss_db": check_range("extra_loss_db", self.extra_loss_db, low=0.0, unit="dB"),
             "beam_quality": check_range("beam_quality", self.beam_quality, low=1.0),
+            "scintillation_index": check_range("scintillation_index", self.scintillation_index, low=0.0),
         }
         for name, value in checks.items():
             object.__setattr__(self, name, value)
@@ -303,6 +386,9 @@ class FreeSpaceChannel:
         >>> FreeSpaceChannel(850e-9, 0.3, 1.0, zenith_transmittance=0.9).atmospheric_transmittance(math.pi / 2)
         0.9
         """
+        if self.airmass_model == "kasten_young":
+            x = kasten_young_airmass(elevation)
+            return _out(np.power(self.zenith_transmittance, np.asarray(x)), isinstance(x, float))
         return atmospheric_transmittance(elevation, self.zenith_transmittance)
 
     def transmissivity(self, distance: ArrayLike, elevation: ArrayLike) -> FloatOrArray:
@@ -325,6 +411,41 @@ class FreeSpaceChannel:
             * db_to_transmissivity(self.extra_loss_db)
         )
         return _out(np.clip(eta, 0.0, 1.0), d_scalar and e_scalar)
+
+    def sample_transmissivity(
+        self, distance: float, elevation: float, rng: np.random.Generator, size: int
+    ) -> NDArray[np.float64]:
+        """Draw ``size`` instantaneous transmissivities under pointing and scintillation fading.
+
+        eta = eta_static * exp(-2 r^2 / w^2) * I: ``eta_static`` the diffraction, atmosphere
+        and fixed-loss factors of :meth:`transmissivity`; r the beam-centre offset, Rayleigh
+        with sigma = ``pointing_jitter`` * L (two Gaussian axes); I log-normal of mean 1 and
+        variance ``scintillation_index`` (module docstring). Each draw is clipped at 1, so the
+        samples' mean is :meth:`transmissivity` whenever the clip is not reached. Draws use
+        ``rng`` only, in a fixed order (two normals per sample, then one more per sample).
+
+        >>> link = FreeSpaceChannel(850e-9, 0.3, 1.0)
+        >>> draws = link.sample_transmissivity(1e6, 1.0, np.random.default_rng(1), 3)
+        >>> bool(np.allclose(draws, link.transmissivity(1e6, 1.0)))  # no jitter, no turbulence
+        True
+        """
+        length = check_range("distance", distance, low=0.0, unit="m")
+        el = check_range("elevation", elevation, low=0.0, high=math.pi / 2, unit="rad")
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"size must be an integer >= 1, got {size!r}")
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        static = (
+            float(self.diffraction_efficiency(length))
+            * float(self.atmospheric_transmittance(el))
+            * db_to_transmissivity(self.extra_loss_db)
+        )
+        w = float(self.beam_radius(length))
+        offsets = rng.standard_normal((int(size), 2)) * (self.pointing_jitter * length)
+        pointing = np.exp(-2.0 * np.sum(offsets**2, axis=1) / w**2)
+        s2 = math.log1p(self.scintillation_index)
+        scint = np.exp(rng.standard_normal(int(size)) * math.sqrt(s2) - s2 / 2.0)
+        return np.clip(static * pointing * scint, 0.0, 1.0)
 
     def loss_db(self, distance: ArrayLike, elevation: ArrayLike) -> FloatOrArray:
         """Channel loss -10 log10(transmissivity) in dB.

@@ -67,6 +67,18 @@ class MemoryNoise(ABC):
     def ptm_diagonal(self, t: float) -> tuple[float, float, float]:
         """``(λx, λy, λz)``: how much of ⟨X⟩, ⟨Y⟩, ⟨Z⟩ survives ``t`` seconds of storage."""
 
+    @property
+    def keeps_bell_diagonal(self) -> bool:
+        """True when :meth:`apply` is a Pauli channel — exactly its twirl
+        :meth:`pauli_weights` — so storing a half of a Bell-diagonal pair keeps it
+        Bell-diagonal and the exact Bell-diagonal engine may run (default False: a plug-in
+        declares it by overriding this).
+
+        >>> T1T2Noise(t2=1.0).keeps_bell_diagonal, T1T2Noise(t1=2.0, t2=1.0).keeps_bell_diagonal
+        (True, False)
+        """
+        return False
+
     def coherence_time(self) -> float:
         """The time scale the stage criterion compares with the communication time (s): by
         default the time at which ``λx`` (the surviving ⟨X⟩) reaches 1/e — ``T2`` for T1/T2
@@ -142,6 +154,11 @@ class T1T2Noise(MemoryNoise):
     def ideal(self) -> bool:
         return math.isinf(self.t1) and math.isinf(self.t2)
 
+    @property
+    def keeps_bell_diagonal(self) -> bool:
+        """Pure dephasing (``t1 = inf``) is a Pauli-Z channel; amplitude damping is not."""
+        return math.isinf(self.t1)
+
     def apply(self, dm: np.ndarray, pos: int, n: int, dt: float) -> np.ndarray:
         gamma = -math.expm1(-dt * self.rate1)
         return kernels.apply_amplitude_phase_damping(dm, pos, n, gamma, math.exp(-dt * self.rate2))
@@ -171,6 +188,11 @@ class DepolarizingNoise(MemoryNoise):
             raise ValueError(f"depolarizing time must be > 0 s, got {time}")
         self.time = float(time)
         self.rate = 1.0 / self.time
+
+    @property
+    def keeps_bell_diagonal(self) -> bool:
+        """Depolarising is a Pauli channel."""
+        return True
 
     def apply(self, dm: np.ndarray, pos: int, n: int, dt: float) -> np.ndarray:
         return kernels.apply_depolarizing(dm, pos, n, -math.expm1(-dt * self.rate))
@@ -229,6 +251,7 @@ class QuantumMemory:
     _qubits: list[Qubit | None] = field(init=False, repr=False)
     _since: list[float] = field(init=False, repr=False)
     _ideal: bool = field(init=False, repr=False)
+    _bell: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_positions, int) or self.num_positions < 1:
@@ -242,6 +265,7 @@ class QuantumMemory:
         self._qubits = [None] * self.num_positions
         self._since = [0.0] * self.num_positions
         self._ideal = self.ideal
+        self._bell = bool(getattr(self.noise, "keeps_bell_diagonal", False))
 
     @property
     def ideal(self) -> bool:
@@ -330,7 +354,10 @@ class QuantumMemory:
             raise ValueError(f"time went backwards for memory {self.name!r}: now={now} < {self._since[position]}")
         if dt > 0.0 and not self._ideal:
             g = _group_of(q)
-            g.dm = self.noise.apply(g.dm, g.qubits.index(q), len(g.qubits), dt)  # type: ignore[union-attr]
+            if g.bell is not None and self._bell:  # a Bell-diagonal pair: its Pauli twirl is the channel
+                g.bell = kernels.bell_pauli_channel(g.bell, self.noise.pauli_weights(dt))  # type: ignore[union-attr]
+            else:
+                g.dm = self.noise.apply(g.dm, g.qubits.index(q), len(g.qubits), dt)  # type: ignore[union-attr]
         self._since[position] = now
         return q
 

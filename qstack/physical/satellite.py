@@ -14,10 +14,17 @@ gives cos gamma(t) = cos(beta0) cos(omega t), and then
 
     el(t) = atan2(cos gamma - R / r, sin gamma),   d(t) = sqrt(R^2 + r^2 - 2 R r cos gamma).
 
+A ground station at altitude a above sea level sits on the sphere of radius R_s = R + a:
+every formula holds with R replaced by R_s (``station_altitude``), so the zenith range is
+h - a and the horizon range sqrt(r^2 - R_s^2).
+
+A pass may be given by its maximum elevation and its duration T above the minimum
+elevation instead (:meth:`SatellitePass.from_duration`): cos gamma_min = cos(beta0)
+cos(omega T / 2) gives the minimum elevation exactly.
+
 **Earth rotation is ignored**: the ground station moves at most ~465 m/s against an orbital
 speed of ~7.6 km/s, which changes a LEO pass's duration and shape by a few percent; the
-pass stays exactly symmetric about t = 0 in this model. Ground-station altitude (e.g. 960 m
-at Xinglong) is likewise neglected in the geometry (< 1 km of slant range).
+pass stays exactly symmetric about t = 0 in this model.
 
 The second half of the module holds cited parameters of China's Micius satellite
 (QUESS, launched 2016) and two of its ground stations, after
@@ -33,6 +40,7 @@ See :data:`MICIUS`, :data:`XINGLONG`, :data:`GRAZ`, :func:`micius_downlink` and
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,7 +50,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from qstack.physical.freespace import FreeSpaceChannel
+from qstack.physical.freespace import FreeSpaceChannel, sky_background_photons
 from qstack.physical.units import EARTH_RADIUS, GM_EARTH, check_range, check_range_array
 
 __all__ = [
@@ -50,14 +58,19 @@ __all__ = [
     "MICIUS",
     "MICIUS_XINGLONG_MEASURED_LOSS_DB",
     "XINGLONG",
+    "DownlinkKeyBudget",
+    "DownlinkSpec",
     "GroundStation",
     "PassSamples",
     "SatellitePass",
     "earth_central_angle",
+    "downlink_key_budget",
     "elevation_from_slant_range",
+    "ground_station_from_mapping",
     "micius_downlink",
     "orbital_angular_velocity",
     "orbital_period",
+    "scenario_key_budget",
     "slant_range",
 ]
 
@@ -72,54 +85,60 @@ def _altitude(altitude: float) -> float:
     return check_range("altitude", altitude, low=0.0, low_inclusive=False, unit="m")
 
 
-def slant_range(elevation: ArrayLike, altitude: float) -> FloatOrArray:
-    """Return the distance d(el) = sqrt(r^2 - R^2 cos^2 el) - R sin el (m) to a satellite.
+def _radii(altitude: float, station_altitude: float) -> tuple[float, float]:
+    """(orbit radius r, station radius R_s), checking h > 0 and -500 m <= a < h."""
+    h = _altitude(altitude)
+    a = check_range("station_altitude", station_altitude, low=-500.0, high=h, high_inclusive=False, unit="m")
+    return EARTH_RADIUS + h, EARTH_RADIUS + a
 
-    ``elevation`` in radians (0 to pi/2, scalar or array), ``altitude`` h in metres, r = R + h.
+
+def slant_range(elevation: ArrayLike, altitude: float, station_altitude: float = 0.0) -> FloatOrArray:
+    """Return the distance d(el) = sqrt(r^2 - R_s^2 cos^2 el) - R_s sin el (m) to a satellite.
+
+    ``elevation`` in radians (0 to pi/2, scalar or array), ``altitude`` h in metres, r = R + h;
+    ``station_altitude`` a (m, in [-500, h)), R_s = R + a.
 
     >>> slant_range(math.pi / 2, 500e3)
     500000.0
     >>> round(slant_range(0.0, 500e3) / 1e3, 1)  # horizon: sqrt(r^2 - R^2), km
     2573.1
     """
-    h = _altitude(altitude)
+    r, rs = _radii(altitude, station_altitude)
     el, scalar = check_range_array("elevation", elevation, low=0.0, high=math.pi / 2, unit="rad")
-    r = EARTH_RADIUS + h
     cos_el, sin_el = np.cos(el), np.sin(el)
     # sqrt(r^2 - R^2 cos^2) - R sin = (r^2 - R^2) / (sqrt(...) + R sin), free of cancellation.
-    d = (h * (r + EARTH_RADIUS)) / (np.sqrt(r**2 - (EARTH_RADIUS * cos_el) ** 2) + EARTH_RADIUS * sin_el)
+    d = ((r - rs) * (r + rs)) / (np.sqrt(r**2 - (rs * cos_el) ** 2) + rs * sin_el)
     return _out(d, scalar)
 
 
-def elevation_from_slant_range(distance: ArrayLike, altitude: float) -> FloatOrArray:
+def elevation_from_slant_range(distance: ArrayLike, altitude: float, station_altitude: float = 0.0) -> FloatOrArray:
     """Return the elevation (rad) at which a satellite at ``altitude`` is ``distance`` away.
 
-    Inverse of :func:`slant_range`: sin el = (r^2 - R^2 - d^2) / (2 R d), for h <= d <=
-    sqrt(r^2 - R^2).
+    Inverse of :func:`slant_range`: sin el = (r^2 - R_s^2 - d^2) / (2 R_s d), for h - a <= d
+    <= sqrt(r^2 - R_s^2).
 
     >>> round(math.degrees(elevation_from_slant_range(500e3, 500e3)), 9)
     90.0
     """
-    h = _altitude(altitude)
-    r = EARTH_RADIUS + h
-    d_max = math.sqrt(h * (r + EARTH_RADIUS))
+    r, rs = _radii(altitude, station_altitude)
+    h = r - rs
+    d_max = math.sqrt(h * (r + rs))
     slack = 1e-12  # relative: let round-off from slant_range() through
     d, scalar = check_range_array("distance", distance, low=h * (1 - slack), high=d_max * (1 + slack), unit="m")
     d = np.clip(d, h, d_max)
-    sin_el = (h * (r + EARTH_RADIUS) - d**2) / (2.0 * EARTH_RADIUS * d)
+    sin_el = (h * (r + rs) - d**2) / (2.0 * rs * d)
     return _out(np.arcsin(np.clip(sin_el, 0.0, 1.0)), scalar)
 
 
-def earth_central_angle(elevation: ArrayLike, altitude: float) -> FloatOrArray:
-    """Return gamma(el) = arccos((R / r) cos el) - el (rad), station to sub-satellite point.
+def earth_central_angle(elevation: ArrayLike, altitude: float, station_altitude: float = 0.0) -> FloatOrArray:
+    """Return gamma(el) = arccos((R_s / r) cos el) - el (rad), station to sub-satellite point.
 
     >>> earth_central_angle(math.pi / 2, 500e3)
     0.0
     """
-    h = _altitude(altitude)
+    r, rs = _radii(altitude, station_altitude)
     el, scalar = check_range_array("elevation", elevation, low=0.0, high=math.pi / 2, unit="rad")
-    r = EARTH_RADIUS + h
-    gamma = np.arccos(np.clip(EARTH_RADIUS / r * np.cos(el), -1.0, 1.0)) - el
+    gamma = np.arccos(np.clip(rs / r * np.cos(el), -1.0, 1.0)) - el
     return _out(np.maximum(gamma, 0.0), scalar)
 
 
@@ -177,8 +196,9 @@ class SatellitePass:
 
     ``altitude`` h (m, > 0); ``max_elevation`` (rad, in (0, pi/2]) reached at t = 0;
     ``min_elevation`` (rad, in [0, pi/2), default 10 degrees) bounds the usable window. The
-    pass must rise above its minimum: ``max_elevation >= min_elevation``. Times are in
-    seconds from the peak; formulas in the module docstring.
+    pass must rise above its minimum: ``max_elevation >= min_elevation``;
+    ``station_altitude`` a (m above sea level, in [-500, h), default 0). Times are in seconds
+    from the peak; formulas in the module docstring.
 
     >>> p = SatellitePass(500e3, max_elevation=math.pi / 2)
     >>> p.slant_range(0.0)
@@ -190,9 +210,12 @@ class SatellitePass:
     altitude: float
     max_elevation: float
     min_elevation: float = field(default=math.radians(10.0))
+    station_altitude: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "altitude", _altitude(self.altitude))
+        _, rs = _radii(self.altitude, self.station_altitude)
+        object.__setattr__(self, "station_altitude", float(rs - EARTH_RADIUS))
         max_el = check_range(
             "max_elevation", self.max_elevation, low=0.0, high=math.pi / 2, low_inclusive=False, unit="rad"
         )
@@ -206,6 +229,35 @@ class SatellitePass:
             )
         object.__setattr__(self, "max_elevation", max_el)
         object.__setattr__(self, "min_elevation", min_el)
+
+    @classmethod
+    def from_duration(
+        cls, altitude: float, max_elevation: float, duration: float, station_altitude: float = 0.0
+    ) -> SatellitePass:
+        """The pass peaking at ``max_elevation`` (rad) that stays above its minimum for ``duration`` s.
+
+        cos gamma_min = cos(beta0) cos(omega T / 2) and el_min = atan2(cos gamma_min - R_s / r,
+        sin gamma_min); ``duration`` must be > 0 and at most the pass's horizon-to-horizon time.
+
+        >>> p = SatellitePass.from_duration(500e3, math.pi / 2, 300.0)
+        >>> round(p.duration, 9)
+        300.0
+        """
+        probe = cls(altitude, max_elevation, 0.0, station_altitude)
+        t = check_range("duration", duration, low=0.0, high=probe.duration, low_inclusive=False, unit="s")
+        rs_over_r = probe.station_radius / probe.orbit_radius
+        gamma = math.acos(math.cos(probe.closest_approach_angle) * math.cos(probe.angular_velocity * t / 2.0))
+        min_el = math.atan2(math.cos(gamma) - rs_over_r, math.sin(gamma))
+        return cls(altitude, max_elevation, min(max(min_el, 0.0), probe.max_elevation), station_altitude)
+
+    @property
+    def station_radius(self) -> float:
+        """Station radius R_s = R + a (m).
+
+        >>> SatellitePass(500e3, 1.0, station_altitude=1000.0).station_radius
+        6372000.0
+        """
+        return EARTH_RADIUS + self.station_altitude
 
     @property
     def orbit_radius(self) -> float:
@@ -232,7 +284,7 @@ class SatellitePass:
         >>> SatellitePass(500e3, math.pi / 2).closest_approach_angle
         0.0
         """
-        return float(earth_central_angle(self.max_elevation, self.altitude))
+        return float(earth_central_angle(self.max_elevation, self.altitude, self.station_altitude))
 
     @property
     def visible_window(self) -> tuple[float, float]:
@@ -242,7 +294,7 @@ class SatellitePass:
         >>> start == -end
         True
         """
-        gamma_min = float(earth_central_angle(self.min_elevation, self.altitude))
+        gamma_min = float(earth_central_angle(self.min_elevation, self.altitude, self.station_altitude))
         ratio = math.cos(gamma_min) / math.cos(self.closest_approach_angle)
         half = math.acos(min(1.0, ratio)) / self.angular_velocity
         return (-half, half)
@@ -276,7 +328,7 @@ class SatellitePass:
         45.0
         """
         gamma = np.asarray(self.central_angle(times))
-        el = np.arctan2(np.cos(gamma) - EARTH_RADIUS / self.orbit_radius, np.sin(gamma))
+        el = np.arctan2(np.cos(gamma) - self.station_radius / self.orbit_radius, np.sin(gamma))
         return _out(el, np.ndim(times) == 0)
 
     def slant_range(self, times: ArrayLike) -> FloatOrArray:
@@ -287,7 +339,7 @@ class SatellitePass:
         True
         """
         gamma = np.asarray(self.central_angle(times))
-        r, big_r = self.orbit_radius, EARTH_RADIUS
+        r, big_r = self.orbit_radius, self.station_radius
         # R^2 + r^2 - 2 R r cos(gamma) = (r - R)^2 + 4 R r sin^2(gamma / 2), no cancellation.
         d = np.sqrt((r - big_r) ** 2 + 4.0 * big_r * r * np.sin(gamma / 2.0) ** 2)
         return _out(d, np.ndim(times) == 0)
@@ -483,3 +535,359 @@ def micius_downlink(ground_station: GroundStation) -> FreeSpaceChannel:
         extra_loss_db=ground_station.extra_loss_db,
         beam_quality=beam_quality,
     )
+
+
+# ============================================================================ scenario downlinks
+
+_ANGLE_FIELDS: Final[tuple[str, ...]] = (
+    "max_elevation", "min_elevation", "divergence", "pointing_jitter", "field_of_view", "latitude", "longitude",
+)
+_LENGTH_FIELDS: Final[tuple[str, ...]] = (
+    "altitude", "wavelength", "transmitter_aperture", "aperture", "filter_bandwidth",
+)
+_TIME_FIELDS: Final[tuple[str, ...]] = ("duration", "time_step", "detection_window")
+
+
+def _field_value(path: str, key: str, value: object) -> float:
+    """A number (SI) or a unit string ("500 km", "49 deg", "2 ns") for ``path``.``key``."""
+    from qstack.physical.units import parse_quantity
+
+    kind = "angle" if key in _ANGLE_FIELDS else "length" if key in _LENGTH_FIELDS else (
+        "time" if key in _TIME_FIELDS else None)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or (isinstance(value, str) and kind is None):
+        raise ValueError(f"{path}{key}: must be a number" + (f" or a {kind} string" if kind else "")
+                         + f", got {value!r}")
+    if isinstance(value, str):
+        try:
+            return parse_quantity(value, kind)  # type: ignore[arg-type]
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}{key}: {exc}") from None
+    return float(value)
+
+
+def ground_station_from_mapping(table: Mapping[str, object], path: str = "ground_station.") -> GroundStation:
+    """Build a :class:`GroundStation` from a scenario table (angles in rad or "40.4 deg").
+
+    Keys: ``name`` (required), ``latitude``, ``longitude`` (required), ``altitude`` (m, default 0),
+    ``aperture`` (m, required), ``zenith_transmittance`` (default 1), ``extra_loss_db`` (default 0).
+    Errors name ``path`` + the key and the allowed range.
+
+    >>> ground_station_from_mapping({"name": "Graz", "latitude": "47.07 deg", "longitude": "15.49 deg",
+    ...                              "altitude": 493, "aperture": "0.8 m"}).aperture
+    0.8
+    """
+    allowed = ("name", "latitude", "longitude", "altitude", "aperture", "zenith_transmittance", "extra_loss_db")
+    if not isinstance(table, Mapping):
+        raise TypeError(f"{path.rstrip('.')}: must be a table, got {table!r}")
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise ValueError(f"{path}{unknown[0]}: unknown key; allowed: {', '.join(allowed)}")
+    for key in ("name", "latitude", "longitude", "aperture"):
+        if key not in table:
+            raise ValueError(f"{path}{key}: required")
+    values = {"altitude": 0.0} | {k: _field_value(path, k, v) for k, v in table.items() if k != "name"}
+    try:
+        return GroundStation(name=table["name"], **values)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ValueError(f"{path}{exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class DownlinkSpec:
+    """A satellite-to-ground optical downlink over one pass: orbit, transmitter, station, noise.
+
+    * Pass: ``altitude`` h (m, > 0) of the circular orbit; ``max_elevation`` (rad, (0, pi/2]);
+      either ``min_elevation`` (rad, default 10 deg) or ``duration`` (s, the time above the
+      minimum: :meth:`SatellitePass.from_duration`), not both.
+    * Transmitter: ``wavelength`` (m), ``transmitter_aperture`` (diameter, m); ``divergence``
+      the far-field full angle of the 1/e^2 beam (rad, default: the diffraction limit
+      2 lambda / (pi w0)); ``pointing_jitter`` per axis (rad, default 0).
+    * Atmosphere: ``scintillation_index`` sigma_I^2 (>= 0, default 0), ``airmass_model``
+      (``"spherical"`` or ``"kasten_young"``); the station's zenith transmittance.
+    * ``ground_station``: a :class:`GroundStation` (its altitude enters the geometry; its
+      aperture, zenith transmittance and fixed loss the channel).
+    * Sky background: ``sky_radiance`` (W m^-2 sr^-1 per m of wavelength, default 0),
+      ``field_of_view`` (full angle, rad), ``filter_bandwidth`` (m), ``detection_window`` (s);
+      the last three are required when ``sky_radiance`` > 0.
+    * ``time_step`` (s, default 1): the pass is sampled at k * time_step.
+    * ``fading_samples`` (int >= 1, default 256): fading draws per time step that average
+      the gains when jitter or scintillation is set.
+
+    >>> spec = DownlinkSpec(500e3, math.radians(49), 848.62e-9, 0.3, XINGLONG, min_elevation=math.radians(20))
+    >>> round(spec.satellite_pass().slant_range(0.0) / 1e3)  # km at the peak (station at 960 m)
+    644
+    """
+
+    altitude: float
+    max_elevation: float
+    wavelength: float
+    transmitter_aperture: float
+    ground_station: GroundStation
+    min_elevation: float | None = None
+    duration: float | None = None
+    divergence: float | None = None
+    pointing_jitter: float = 0.0
+    scintillation_index: float = 0.0
+    airmass_model: str = "spherical"
+    sky_radiance: float = 0.0
+    field_of_view: float | None = None
+    filter_bandwidth: float | None = None
+    detection_window: float | None = None
+    time_step: float = 1.0
+    fading_samples: int = 256
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.ground_station, GroundStation):
+            raise TypeError(f"ground_station must be a GroundStation, got {self.ground_station!r}")
+        if self.min_elevation is not None and self.duration is not None:
+            raise ValueError("min_elevation and duration: give one of them (the pass window), not both")
+        if self.sky_radiance:
+            missing = [k for k in ("field_of_view", "filter_bandwidth", "detection_window") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"{missing[0]}: required when sky_radiance > 0 (the background needs "
+                                 "field_of_view, filter_bandwidth and detection_window)")
+        check_range("sky_radiance", self.sky_radiance, low=0.0, unit="W m^-3 sr^-1")
+        check_range("time_step", self.time_step, low=0.0, low_inclusive=False, unit="s")
+        if isinstance(self.fading_samples, bool) or not isinstance(self.fading_samples, int) or self.fading_samples < 1:
+            raise ValueError(f"fading_samples must be an integer >= 1, got {self.fading_samples!r}")
+        if self.divergence is not None:
+            limit = 2.0 * self.wavelength / (math.pi * self.transmitter_aperture / 2.0)
+            check_range("divergence", self.divergence, low=limit * (1 - 1e-12), unit="rad (the diffraction limit "
+                        "2 lambda / (pi w0))")
+        self.channel()  # checks the optical parameters
+        self.satellite_pass()  # checks the geometry
+
+    @classmethod
+    def from_mapping(cls, table: Mapping[str, object], path: str = "") -> DownlinkSpec:
+        """Build from a scenario table; errors (``ValueError``) name ``path`` + the key.
+
+        >>> spec = DownlinkSpec.from_mapping({"altitude": "500 km", "max_elevation": "49 deg",
+        ...     "duration": "270 s", "wavelength": "848.62 nm", "transmitter_aperture": "300 mm",
+        ...     "ground_station": {"name": "X", "latitude": "40.4 deg", "longitude": "117.6 deg",
+        ...                        "aperture": "1 m"}})
+        >>> round(spec.satellite_pass().duration, 6)
+        270.0
+        """
+        if isinstance(table, DownlinkSpec):
+            return table
+        if not isinstance(table, Mapping):
+            raise TypeError(f"{path.rstrip('.') or 'satellite'}: must be a table, got {table!r}")
+        names = [f for f in cls.__dataclass_fields__]
+        unknown = sorted(set(table) - set(names))
+        if unknown:
+            raise ValueError(f"{path}{unknown[0]}: unknown key; allowed: {', '.join(names)}")
+        required = [f for f, d in cls.__dataclass_fields__.items() if d.default is dataclasses.MISSING]
+        for key in required:
+            if key not in table:
+                raise ValueError(f"{path}{key}: required")
+        values: dict[str, object] = {}
+        for key, value in table.items():
+            if key == "ground_station":
+                values[key] = value if isinstance(value, GroundStation) else ground_station_from_mapping(
+                    value, f"{path}ground_station.")  # type: ignore[arg-type]
+            elif key == "airmass_model":
+                values[key] = value
+            elif key == "fading_samples":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ValueError(f"{path}fading_samples: must be an integer >= 1, got {value!r}")
+                values[key] = value
+            else:
+                values[key] = _field_value(path, key, value)
+        try:
+            return cls(**values)  # type: ignore[arg-type]
+        except (ValueError, TypeError) as exc:
+            raise type(exc)(f"{path}{exc}") from None
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain SI values that :meth:`from_mapping` reads back to an equal spec."""
+        out: dict[str, object] = {}
+        for key in self.__dataclass_fields__:
+            value = getattr(self, key)
+            if key == "ground_station":
+                value = {k: getattr(value, k) for k in value.__dataclass_fields__}
+            if value is not None:
+                out[key] = value
+        return out
+
+    @property
+    def beam_quality(self) -> float:
+        """M^2 = theta_half pi w0 / lambda from ``divergence`` (1 when not given)."""
+        if self.divergence is None:
+            return 1.0
+        return max(1.0, self.divergence / 2.0 * math.pi * (self.transmitter_aperture / 2.0) / self.wavelength)
+
+    def channel(self) -> FreeSpaceChannel:
+        """The :class:`~qstack.physical.freespace.FreeSpaceChannel` of this link."""
+        station = self.ground_station
+        return FreeSpaceChannel(
+            wavelength=self.wavelength, transmitter_aperture=self.transmitter_aperture,
+            receiver_aperture=station.aperture, zenith_transmittance=station.zenith_transmittance,
+            pointing_jitter=self.pointing_jitter, extra_loss_db=station.extra_loss_db,
+            beam_quality=self.beam_quality, scintillation_index=self.scintillation_index,
+            airmass_model=self.airmass_model,
+        )
+
+    def satellite_pass(self) -> SatellitePass:
+        """The :class:`SatellitePass` (station altitude included)."""
+        a = self.ground_station.altitude
+        if self.duration is not None:
+            return SatellitePass.from_duration(self.altitude, self.max_elevation, self.duration, a)
+        min_el = math.radians(10.0) if self.min_elevation is None else self.min_elevation
+        return SatellitePass(self.altitude, self.max_elevation, min_el, a)
+
+    def background_photons(self) -> float:
+        """Sky photons per detection window at the telescope (0 without a sky radiance)."""
+        if not self.sky_radiance:
+            return 0.0
+        return sky_background_photons(self.sky_radiance, self.field_of_view, self.ground_station.aperture,
+                                      self.filter_bandwidth, self.detection_window, self.wavelength)
+
+    def max_slant_range(self) -> float:
+        """The longest distance (m) of the pass window: at its minimum elevation."""
+        p = self.satellite_pass()
+        return float(slant_range(p.min_elevation, p.altitude, p.station_altitude))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DownlinkKeyBudget:
+    """Decoy-state BB84 over one pass, per time step and in total.
+
+    Arrays (one value per sample time): ``times`` (s from the peak), ``elevation`` (rad),
+    ``slant_range`` (m), ``transmissivity`` (channel mean, before the detector), ``loss_db``,
+    ``gain`` and ``qber`` of the signal, ``key_rate`` (secret bits/s). Totals: ``secret_bits``
+    = sum of key_rate * time_step (the integral of the rate over the pass), ``sifted`` (signal
+    detections in agreeing bases), ``detections`` (all intensities); ``time_step`` (s).
+    """
+
+    times: NDArray[np.float64]
+    elevation: NDArray[np.float64]
+    slant_range: NDArray[np.float64]
+    transmissivity: NDArray[np.float64]
+    loss_db: NDArray[np.float64]
+    gain: NDArray[np.float64]
+    qber: NDArray[np.float64]
+    key_rate: NDArray[np.float64]
+    secret_bits: float
+    sifted: float
+    detections: float
+    time_step: float
+
+    @property
+    def duration(self) -> float:
+        """Time the samples cover (s): their number times ``time_step``."""
+        return self.times.size * self.time_step
+
+    @property
+    def mean_key_rate(self) -> float:
+        """secret_bits / duration (bits/s)."""
+        return self.secret_bits / self.duration
+
+    def key_rate_at(self, distance: float) -> float:
+        """Secret key rate (bits/s) at slant range ``distance`` (m), interpolated on the
+        receding half of the pass (t >= 0)."""
+        half = self.times >= 0
+        return float(np.interp(distance, self.slant_range[half], self.key_rate[half]))
+
+
+def downlink_key_budget(
+    spec: DownlinkSpec,
+    *,
+    mu: float,
+    nu: float,
+    p_signal: float,
+    p_decoy: float,
+    p_vacuum: float,
+    repetition_rate: float,
+    detector_efficiency: float,
+    dark_count_probability: float,
+    misalignment: float,
+    f_ec: float = 1.16,
+    seed: int = 0,
+) -> DownlinkKeyBudget:
+    """Integrate the vacuum + weak decoy key rate (GLLP; Ma et al. 2005) over the pass of ``spec``.
+
+    At each sample time t_k = k * time_step the channel gives the mean transmissivity T; with
+    fading (jitter or scintillation) the signal/decoy/vacuum gains Q and error gains EQ of
+    :func:`qstack.qkd.weak_coherent_statistics` are averaged over ``fading_samples`` draws of
+    :meth:`~qstack.physical.freespace.FreeSpaceChannel.sample_transmissivity` (seeded by
+    ``seed`` and k: deterministic). The vacuum yield is Y0 = ``dark_count_probability`` +
+    1 - exp(-eta_d N_b) with N_b the sky photons per window. The rate is
+    ``p_signal * repetition_rate * decoy_state_rate(...)`` (sifting 1/2 inside), and
+    ``secret_bits`` = sum_k rate_k * time_step.
+
+    >>> spec = DownlinkSpec(500e3, math.radians(49), 848.62e-9, 0.3, XINGLONG, min_elevation=math.radians(20))
+    >>> b = downlink_key_budget(spec, mu=0.8, nu=0.1, p_signal=0.5, p_decoy=0.25, p_vacuum=0.25,
+    ...     repetition_rate=1e8, detector_efficiency=0.5, dark_count_probability=1e-7, misalignment=0.01)
+    >>> bool(b.secret_bits > 0), b.times.size == b.key_rate.size
+    (True, True)
+    """
+    from qstack.qkd.finite_key import decoy_state_rate, weak_coherent_statistics
+
+    if not isinstance(spec, DownlinkSpec):
+        raise TypeError(f"spec must be a DownlinkSpec, got {spec!r}")
+    m = check_range("mu", mu, low=0.0, low_inclusive=False)
+    v = check_range("nu", nu, low=0.0, high=m, low_inclusive=False, high_inclusive=False)
+    probs = [check_range(n, x, low=0.0, high=1.0) for n, x in
+             (("p_signal", p_signal), ("p_decoy", p_decoy), ("p_vacuum", p_vacuum))]
+    if abs(sum(probs) - 1.0) > 1e-9:
+        raise ValueError(f"p_signal + p_decoy + p_vacuum must be 1, got {sum(probs)!r}")
+    rate = check_range("repetition_rate", repetition_rate, low=0.0, low_inclusive=False, unit="Hz")
+    eta_d = check_range("detector_efficiency", detector_efficiency, low=0.0, high=1.0)
+    dark = check_range("dark_count_probability", dark_count_probability, low=0.0, high=1.0, high_inclusive=False)
+    e_d = check_range("misalignment", misalignment, low=0.0, high=0.5)
+    check_range("f_ec", f_ec, low=1.0)
+    channel = spec.channel()
+    samples = spec.satellite_pass().samples(channel, spec.time_step)
+    y0 = min(1.0, dark + -math.expm1(-eta_d * spec.background_photons()))
+    fading = spec.pointing_jitter > 0 or spec.scintillation_index > 0
+    n = samples.times.size
+    gain, qber, key = np.zeros(n), np.zeros(n), np.zeros(n)
+    detections = 0.0
+    for k in range(n):
+        if fading:
+            rng = np.random.default_rng([seed, k])
+            eta = channel.sample_transmissivity(float(samples.slant_range[k]), float(samples.elevation[k]), rng,
+                                                spec.fading_samples) * eta_d
+        else:
+            eta = np.array([samples.transmissivity[k] * eta_d])
+        stats = {}
+        for name, intensity in (("mu", m), ("nu", v), ("zero", 0.0)):
+            q_e = np.array([weak_coherent_statistics(intensity, float(x), y0, e_d) for x in eta])
+            q = float(np.mean(q_e[:, 0]))
+            eq = float(np.mean(q_e[:, 0] * q_e[:, 1]))
+            stats[name] = (q, eq / q if q > 0 else 0.0)
+        (q_mu, e_mu), (q_nu, e_nu), (q_0, _) = stats["mu"], stats["nu"], stats["zero"]
+        gain[k], qber[k] = q_mu, e_mu
+        key[k] = probs[0] * rate * decoy_state_rate(m, v, q_mu, min(e_mu, 0.5), q_nu, min(e_nu, 1.0), q_0, f_ec)
+        detections += probs[0] * q_mu + probs[1] * q_nu + probs[2] * q_0
+    pulses = rate * spec.time_step
+    return DownlinkKeyBudget(
+        times=np.asarray(samples.times), elevation=np.asarray(samples.elevation),
+        slant_range=np.asarray(samples.slant_range), transmissivity=np.asarray(samples.transmissivity),
+        loss_db=np.asarray(samples.loss_db), gain=gain, qber=qber, key_rate=key,
+        secret_bits=float(key.sum()) * spec.time_step, sifted=0.5 * probs[0] * float(gain.sum()) * pulses,
+        detections=detections * pulses, time_step=spec.time_step,
+    )
+
+
+def scenario_key_budget(scenario: object, satellite: str, ground: str, *, seed: int | None = None,
+                        **source: float) -> DownlinkKeyBudget:
+    """The :func:`downlink_key_budget` of the scenario's ``satellite_downlink`` link ``satellite`` -> ``ground``.
+
+    ``scenario`` is a :class:`qstack.scenario.Scenario`; the detector is the link's override or
+    the ground node's hardware profile (``detector_efficiency``, ``dark_count_probability``);
+    ``source`` gives the decoy source and post-processing (``mu``, ``nu``, ``p_signal``,
+    ``p_decoy``, ``p_vacuum``, ``repetition_rate``, ``misalignment``, optional ``f_ec``);
+    ``seed`` defaults to the scenario's ``simulation.seed``.
+    """
+    link = scenario.link(satellite, ground)  # type: ignore[attr-defined]
+    if getattr(link, "type", "fibre") != "satellite_downlink" or (link.a, link.b) != (satellite, ground):
+        raise ValueError(f"the link {satellite!r} -> {ground!r} must be a satellite_downlink with a = {satellite!r} "
+                         f"(the satellite) and b = {ground!r} (the ground station), got type {link.type!r} "
+                         f"from {link.a!r} to {link.b!r}")
+    hardware = scenario.hardware_of(ground)  # type: ignore[attr-defined]
+    eta_d = hardware.detector_efficiency if link.detector_efficiency is None else link.detector_efficiency
+    dark = hardware.dark_count_probability if link.dark_count_probability is None else link.dark_count_probability
+    run_seed = scenario.simulation.seed if seed is None else seed  # type: ignore[attr-defined]
+    return downlink_key_budget(link.satellite, detector_efficiency=eta_d, dark_count_probability=dark,
+                               seed=run_seed, **source)  # type: ignore[arg-type]

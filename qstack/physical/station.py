@@ -36,7 +36,7 @@ import numpy as np
 from qstack.physical.heralding import HeraldingModel, single_click_alpha_for_fidelity
 from qstack.proto import encode
 from qstack.proto.qstack.v1 import link_pb2
-from qstack.quantum.core import Qubit, adopt_state
+from qstack.quantum.core import Qubit, adopt_pair
 from qstack.registry import Registry
 
 __all__ = ["LINK_SCHEMES", "LinkHardware", "HeraldingStation", "SingleClick", "DoubleClick", "depolarised"]
@@ -156,6 +156,9 @@ class HeraldingStation:
         self._pending: dict[int, list[Any]] = {}  # seq -> [qubit end 0, qubit end 1, emission time]
         self._states: dict[Any, Any] = {}
         self._models: dict[int, tuple[Any, ...]] = {}
+        #: hand out Bell-diagonal heralded pairs as Bell coefficients (the network sets it when
+        #: the run uses the Bell-diagonal engine; see qstack.quantum.core.adopt_pair)
+        self.bell_engine = False
         self._delay = max(delays)  # a herald needs the photons of both ends: the farther one sets it
         self._inflight: set[int] = set()
         self._seq = 0
@@ -303,7 +306,7 @@ class HeraldingStation:
         self._attempts_heralded += attempts
         first, out0, out1 = states
         bell, rho = out0 if self.rng.random() < first else out1
-        qa, qb = adopt_state(rho.copy())
+        qa, qb = adopt_pair(rho, self.bell_engine)
         seq = self._seq
         self._seq += 1
         self.pairs_generated += 1

@@ -46,6 +46,9 @@ __all__ = [
     "QubitDeadError",
     "create_qubits",
     "adopt_state",
+    "adopt_bell",
+    "adopt_pair",
+    "bell_form",
     "assign_state",
     "state_of",
     "operate",
@@ -70,13 +73,35 @@ class QubitDeadError(RuntimeError):
 
 
 class Group:
-    """Qubits sharing one density matrix ``dm`` (numpy, qubit order = ``qubits``)."""
+    """Qubits sharing one density matrix ``dm`` (numpy, qubit order = ``qubits``).
 
-    __slots__ = ("dm", "qubits")
+    A two-qubit group may instead hold its state as ``bell``, the four Bell coefficients
+    ``(λ_Φ⁺, λ_Φ⁻, λ_Ψ⁺, λ_Ψ⁻)`` of a Bell-diagonal pair (the exact Bell-diagonal engine, see
+    :mod:`qstack.quantum.bell_engine`): reading ``dm`` then builds the exact 4×4 density matrix
+    once and the group carries on as a density matrix (lazy materialisation); assigning ``dm``
+    drops the Bell form. ``bell`` is ``None`` for a density-matrix group.
+    """
 
-    def __init__(self, dm: np.ndarray, qubits: list[Qubit]):
-        self.dm = dm
+    __slots__ = ("_dm", "bell", "qubits")
+
+    def __init__(self, dm: np.ndarray | None, qubits: list[Qubit], bell: np.ndarray | None = None):
+        self._dm = dm
+        self.bell = bell
         self.qubits = qubits
+
+    @property
+    def dm(self) -> np.ndarray:
+        """The group's density matrix (built from the Bell coefficients on first use)."""
+        d = self._dm
+        if d is None:
+            d = self._dm = kernels.bell_to_dm(self.bell)  # type: ignore[arg-type]
+            self.bell = None
+        return d
+
+    @dm.setter
+    def dm(self, value: np.ndarray) -> None:
+        self._dm = value
+        self.bell = None
 
     def __repr__(self) -> str:
         return f"Group({[q.name for q in self.qubits]})"
@@ -225,6 +250,68 @@ def adopt_state(dm: np.ndarray, names: Sequence[str] | None = None) -> list[Qubi
     return qubits
 
 
+def adopt_bell(coeffs: np.ndarray, names: Sequence[str] | None = None) -> list[Qubit]:
+    """Two new qubits sharing the Bell-diagonal state with coefficients ``coeffs``
+    (``λ_Φ⁺, λ_Φ⁻, λ_Ψ⁺, λ_Ψ⁻``, a float array, *not validated*), held as those four numbers
+    (the Bell-diagonal engine) until an operation outside the family needs the density matrix.
+
+    >>> a, b = adopt_bell(np.array([0.9, 0.1 / 3, 0.1 / 3, 0.1 / 3]))
+    >>> a.group.bell is not None, round(float(state_of([a, b]).full()[0, 3].real), 12)
+    (True, 0.433333333333)
+    """
+    qubits = [Qubit.__new__(Qubit), Qubit.__new__(Qubit)]
+    group = Group(None, list(qubits), coeffs)
+    for i, q in enumerate(qubits):
+        q._name = None if names is None else names[i]
+        q.fate = None
+        q.group = group
+    return qubits
+
+
+#: exactly Bell-diagonal within this (largest entry off the Bell form): rounding only
+BELL_TOLERANCE = 1e-13
+_BELL_FORMS: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+
+
+def bell_form(rho: np.ndarray) -> np.ndarray | None:
+    """The Bell coefficients of the 4×4 ``rho`` if it is Bell-diagonal (to
+    :data:`BELL_TOLERANCE`), else None; remembered for read-only arrays (a link's cached
+    heralded states), so a run checks each state once.
+
+    >>> from qstack.quantum.states import werner
+    >>> bell_form(werner(0.85).full()).round(4).tolist(), bell_form(np.diag([1, 0, 0, 0]).astype(complex))
+    ([0.85, 0.05, 0.05, 0.05], None)
+    """
+    if rho.shape != (4, 4):
+        return None
+    hit = _BELL_FORMS.get(id(rho))
+    if hit is not None and hit[0] is rho:
+        return hit[1]
+    lam, residual = kernels.bell_from_dm(rho)
+    out = lam if residual <= BELL_TOLERANCE else None
+    if not rho.flags.writeable:
+        if len(_BELL_FORMS) > 4096:
+            _BELL_FORMS.clear()
+        _BELL_FORMS[id(rho)] = (rho, out)
+    return out
+
+
+def adopt_pair(rho: np.ndarray, bell: bool = True) -> list[Qubit]:
+    """Two new qubits sharing the 4×4 ``rho`` (not validated, as :func:`adopt_state`): in the
+    Bell-diagonal representation when ``bell`` and ``rho`` is Bell-diagonal, else as a copy of
+    the density matrix. Either way every result of the run is the same (to rounding).
+
+    >>> from qstack.quantum.states import werner
+    >>> a, b = adopt_pair(werner(0.9).full()); a.group.bell is not None
+    True
+    """
+    if bell:
+        lam = bell_form(rho)
+        if lam is not None:
+            return adopt_bell(lam.copy())
+    return adopt_state(rho.copy())
+
+
 def assign_state(qubits: Sequence[Qubit], state: qutip.Qobj | np.ndarray) -> None:
     """Replace the state of ``qubits`` with ``state`` (a ket or density matrix, validated).
 
@@ -290,6 +377,8 @@ def reduced_dm(qubits: Sequence[Qubit]) -> np.ndarray:
     g = qubits[0].group
     if g is not None and len(qubits) == len(g.qubits) == 2:
         q0, q1 = g.qubits
+        if g.bell is not None and ((q0 is qubits[0] and q1 is qubits[1]) or (q1 is qubits[0] and q0 is qubits[1])):
+            return kernels.bell_to_dm(g.bell)  # a look, not an operation: the group stays Bell-diagonal
         if q0 is qubits[0] and q1 is qubits[1]:
             return g.dm
         if q1 is qubits[0] and q0 is qubits[1]:

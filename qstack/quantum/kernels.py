@@ -28,6 +28,9 @@ __all__ = [
     "apply_superop",
     "apply_amplitude_phase_damping",
     "apply_depolarizing",
+    "bell_from_dm",
+    "bell_pauli_channel",
+    "bell_to_dm",
     "kraus_to_superop",
     "measure_probabilities",
     "project_and_remove",
@@ -240,3 +243,57 @@ def permute_qubits(rho: np.ndarray, order: Sequence[int]) -> np.ndarray:
         return rho
     p = _permutation_index(order)
     return rho[np.ix_(p, p)]
+
+
+# --------------------------------------------------------------------- Bell-diagonal pairs
+#
+# A Bell-diagonal pair is ``ρ = Σ_k λ_k |β_k⟩⟨β_k|`` with β_0..3 = Φ⁺, Φ⁻, Ψ⁺, Ψ⁻ (index = 2·x + z:
+# the Pauli X^x Z^z on one half of Φ⁺ gives β_k). In the computational basis (00, 01, 10, 11)
+# Φ± = (|00⟩ ± |11⟩)/√2 and Ψ± = (|01⟩ ± |10⟩)/√2, so ρ has (λ0 ± λ1)/2 on the 00/11 block and
+# (λ2 ± λ3)/2 on the 01/10 block — the same for either qubit order (Ψ⁻ only changes sign).
+
+
+def bell_to_dm(coeffs: Sequence[float]) -> np.ndarray:
+    """The exact 4×4 density matrix of the Bell-diagonal pair with coefficients ``coeffs``.
+
+    >>> bell_to_dm([1.0, 0.0, 0.0, 0.0]).real.tolist()[0]
+    [0.5, 0.0, 0.0, 0.5]
+    """
+    c0, c1, c2, c3 = (float(c) for c in coeffs)
+    a, b, e, f = 0.5 * (c0 + c1), 0.5 * (c0 - c1), 0.5 * (c2 + c3), 0.5 * (c2 - c3)
+    return np.array([[a, 0, 0, b], [0, e, f, 0], [0, f, e, 0], [b, 0, 0, a]], dtype=complex)
+
+
+def bell_from_dm(rho: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(λ, residual)``: the Bell coefficients ``λ_k = ⟨β_k|ρ|β_k⟩`` of a 4×4 ``rho`` and the
+    largest entry of ``|ρ − Σ λ_k |β_k⟩⟨β_k||`` (0 for an exactly Bell-diagonal pair).
+
+    >>> lam, res = bell_from_dm(bell_to_dm([0.7, 0.1, 0.1, 0.1])); lam.round(12).tolist(), res
+    ([0.7, 0.1, 0.1, 0.1], 0.0)
+    """
+    r = np.asarray(rho)
+    s03 = r[0, 3].real + r[3, 0].real
+    s12 = r[1, 2].real + r[2, 1].real
+    d03 = r[0, 0].real + r[3, 3].real
+    d12 = r[1, 1].real + r[2, 2].real
+    lam = np.array([0.5 * (d03 + s03), 0.5 * (d03 - s03), 0.5 * (d12 + s12), 0.5 * (d12 - s12)])
+    residual = float(np.max(np.abs(r - bell_to_dm(lam))))
+    return lam, residual
+
+
+def bell_pauli_channel(coeffs: np.ndarray, weights: Sequence[float]) -> np.ndarray:
+    """Bell coefficients after the Pauli channel ``weights = (p_I, p_X, p_Y, p_Z)`` acted on one
+    half of the pair: ``λ'_k = p_I λ_k + p_Z λ_{k⊕1} + p_X λ_{k⊕2} + p_Y λ_{k⊕3}`` (either half:
+    ``P ⊗ I`` and ``I ⊗ Pᵀ`` agree on Bell states up to a phase).
+
+    >>> bell_pauli_channel(np.array([1.0, 0, 0, 0]), (0.9, 0.0, 0.0, 0.1)).round(12).tolist()
+    [0.9, 0.1, 0.0, 0.0]
+    """
+    p_i, p_x, p_y, p_z = weights
+    c0, c1, c2, c3 = coeffs.tolist()
+    return np.array([
+        p_i * c0 + p_z * c1 + p_x * c2 + p_y * c3,
+        p_i * c1 + p_z * c0 + p_x * c3 + p_y * c2,
+        p_i * c2 + p_z * c3 + p_x * c0 + p_y * c1,
+        p_i * c3 + p_z * c2 + p_x * c1 + p_y * c0,
+    ])

@@ -339,6 +339,19 @@ class GateNoise:
         return type(self) is GateNoise and not (
             self.single_qubit_depolarizing or self.two_qubit_depolarizing or self.readout_error)
 
+    @property
+    def keeps_bell_diagonal(self) -> bool:
+        """True when the model's gates and readout keep Bell-diagonal pairs Bell-diagonal, so a
+        run may use the exact Bell-diagonal engine: the built-in depolarising model (a Pauli
+        channel after each gate, classical readout flips). A subclass with its own
+        :meth:`after_gate` is taken not to (False) unless it overrides this to declare a Pauli
+        channel; the engine also checks its swap maps and refuses non-Bell-diagonal outputs.
+
+        >>> GateNoise(two_qubit_depolarizing=0.02, readout_error=0.01).keeps_bell_diagonal
+        True
+        """
+        return type(self).after_gate is GateNoise.after_gate
+
     def error_probabilities(self) -> dict[str, float]:
         """The model's error figures as the stage criteria read them: ``single_qubit_depolarizing``
         and ``two_qubit_depolarizing`` (the depolarising ``p`` with the same entanglement fidelity

@@ -165,6 +165,63 @@ def _sampled_swap_map(noise: GateNoise, correct: bool) -> tuple[np.ndarray, tupl
     return probs, tuple(blocks)
 
 
+@lru_cache(maxsize=32)
+def _bell_swap_map(noise: GateNoise, correct: bool) -> tuple[np.ndarray, tuple[tuple[np.ndarray, ...], ...]] | None:
+    """The sampled swap of two Bell-diagonal pairs as maps on the 16 products ``λ_i μ_j``
+    (``v[4i + j]``; ``λ`` of ``(a, b)``, ``μ`` of ``(c, d)``), or None when ``noise`` does not
+    keep pairs Bell-diagonal.
+
+    Returns ``(P, T)``: ``P @ v`` (4) are the probabilities of the true bit outcomes ``m`` and
+    ``T[m][k] @ v`` (4) the unnormalised Bell coefficients of ``(a, d)`` after true outcome ``m``
+    and reported Bell outcome ``k`` — read off the density-matrix maps of
+    :func:`_sampled_swap_map` on the 16 Bell-state products, so both engines run the same
+    circuit. A map whose output is not Bell-diagonal (to 1e-12) means the noise leaves the
+    family: None, and the swap runs on density matrices.
+    """
+    if not noise.keeps_bell_diagonal:
+        return None
+    p_map, blocks = _sampled_swap_map(noise, correct)
+    basis = [kernels.bell_to_dm(np.eye(4)[i]) for i in range(4)]
+    probs = np.zeros((4, 16))
+    maps = np.zeros((4, 4, 4, 16))
+    for i in range(4):
+        for j in range(4):
+            v = (basis[i].reshape(16, 1) * basis[j].reshape(16)).reshape(256)
+            probs[:, 4 * i + j] = np.dot(p_map, v).real
+            for m in range(4):
+                for k in range(4):
+                    lam, residual = kernels.bell_from_dm(np.dot(blocks[m][k], v).reshape(4, 4))
+                    if residual > 1e-12:
+                        return None
+                    maps[m, k, :, 4 * i + j] = lam
+    return probs, tuple(tuple(np.ascontiguousarray(maps[m, k]) for k in range(4)) for m in range(4))
+
+
+def _bell_swap(a: Qubit, b: Qubit, c: Qubit, d: Qubit, rng: np.random.Generator, noise: GateNoise | None,
+               correct: bool) -> int | None:
+    """The swap on the Bell coefficients of ``(a, b)`` and ``(c, d)`` (both Bell-diagonal
+    pair groups): the same random draws as the density-matrix fast path (the true outcome, then
+    each reported bit's readout flip) and the same states to rounding. None if ``noise`` leaves
+    the family (nothing done: the caller takes the density-matrix path)."""
+    maps = _bell_swap_map(noise if noise is not None else _IDEAL, correct)
+    if maps is None:
+        return None
+    p_map, blocks = maps
+    g = a.group
+    v = np.multiply.outer(g.bell, c.group.bell).reshape(16)  # type: ignore[union-attr]
+    probs = np.dot(p_map, v).tolist()
+    m = _sample(probs, rng)
+    k = _BITS_TO_BELL[_flip_bits(m, 2, noise.readout_error, rng) if noise is not None else m]
+    lam = np.dot(blocks[m][k], v)
+    lam *= 1.0 / probs[m]
+    g.bell = lam  # type: ignore[union-attr]
+    g.qubits = [a, d]  # type: ignore[union-attr]
+    d.group = g
+    b._kill("measured")
+    c._kill("measured")
+    return k
+
+
 #: the noiseless swap's maps by ``correct``, filled on first use (building one costs ~25 ms, so
 #: not at import: a run that never swaps, or only with ``correct=False``, never builds the others)
 _IDEAL_SWAP_MAPS: dict[bool, tuple[np.ndarray, tuple[tuple[np.ndarray, ...], ...]]] = {}
@@ -205,6 +262,12 @@ def entanglement_swap(
     0.813333333333
     """
     _check_rng_and_noise(rng, noise)
+    ga, gc = a.group, c.group
+    if (ga is not None and gc is not None and ga.bell is not None and gc.bell is not None and ga is not gc
+            and b.group is ga and d.group is gc and a is not b and c is not d):
+        k = _bell_swap(a, b, c, d, rng, noise, correct)
+        if k is not None:
+            return k
     ab = _pair_dm(a, b)
     cd = _pair_dm(c, d)
     if ab is not None and cd is not None and a.group is not c.group:
@@ -380,6 +443,12 @@ def twirl(a: Qubit, b: Qubit) -> None:
     >>> from qstack.quantum import create_qubits, bell_diagonal
     >>> a, b = create_qubits(2, bell_diagonal([0.8, 0.2, 0, 0])); twirl(a, b)
     """
+    g = a.group
+    if g is not None and g.bell is not None and b.group is g and a is not b:
+        lam = g.bell  # the twirl keeps λ_Φ⁺ and shares the rest equally: exact on the Bell form
+        rest = (float(lam[1]) + float(lam[2]) + float(lam[3])) / 3.0
+        g.bell = np.array([float(lam[0]), rest, rest, rest])
+        return
     apply_channel([a, b], _TWIRL)
 
 

@@ -16,13 +16,17 @@ import qutip
 
 from qstack.apps.bb84 import BB84
 from qstack.apps.blind import BlindComputation, send_prepared_qubit
+from qstack.apps.chsh import DIQKD
+from qstack.apps.teleportation import Teleportation
 from qstack.link.protocol import LinkLayer
 from qstack.network.policies import Bbpssw, FixedCutoff, SwapAsap
 from qstack.physical.heralding import HeraldingModel
 from qstack.physical.memory import MemoryNoise, T1T2Noise
+from qstack.qkd.entropy import di_qkd_rate
 from qstack.quantum import gates, kernels
 from qstack.quantum.core import operate
 from qstack.quantum.operations import CORRECTIONS
+from qstack.stages import Stage
 from qstack.transport.sockets import TransportLayer
 
 # ---------------------------------------------------------------------------------------------- swapping
@@ -294,3 +298,59 @@ class AngleLeakingBlind(BlindComputation):
                 s.append(b ^ r)
             outputs.append(s[-1])
         return outputs
+
+
+class UnderDeclaredTeleport(Teleportation):
+    """Broken: teleports (keeps a pair half and the state: storage of entanglement, stage 3) but
+    declares stage 1 (prepare and measure), so run_app would admit it on a network without
+    useful memories."""
+
+    name = "under_declared_teleport"
+    stage = Stage.PREPARE_AND_MEASURE
+
+
+class UnderDeclaredDIQKD(DIQKD):
+    """Broken: takes pairs measured at once (create_measure: end-to-end entanglement, stage 2) but
+    declares stage 1. The runtime has no mid-run guard for measured pairs, so only the comparison
+    of the declaration with what the roles use catches it."""
+
+    name = "under_declared_di_qkd"
+    stage = Stage.PREPARE_AND_MEASURE
+
+
+class StageHidingTeleport(Teleportation):
+    """Broken: declares stage 3 but answers the runtime's ``stage_of`` with stage 0, so run_app's
+    up-front check lets it start on a network without useful memories; it is stopped only mid-run,
+    when it first keeps a qubit."""
+
+    name = "stage_hiding_teleport"
+
+    def stage_of(self, role):
+        return Stage.TRUSTED_REPEATER
+
+
+class AsymptoticRateDIQKD(DIQKD):
+    """Broken: reports the asymptotic secret fraction at the observed S and Q,
+    1 − h(Q) − h((1 + √((S/2)² − 1))/2), instead of the finite-statistics rate at the confidence
+    bounds S_L and Q_U — an inflated rate."""
+
+    name = "asymptotic_rate_di_qkd"
+
+    def _result(self, ctx, link, chsh, q, q_se, q_n, test, rate, q_up, abort, raw_key, kept, eve):
+        if abort is None and rate > 0.0:
+            rate = di_qkd_rate(min(chsh.value, 2 * math.sqrt(2)), q)
+        return super()._result(ctx, link, chsh, q, q_se, q_n, test, rate, q_up, abort, raw_key, kept, eve)
+
+
+# ---------------------------------------------------------------------------------------------- transport (fuzz)
+
+
+class TransferIndexingTransport(TransportLayer):
+    """Broken: files each teleport outcome in a table of 64 slots indexed by its transfer id, so a
+    well-formed TeleportRecord from the peer with a larger transfer id raises IndexError inside the
+    protocol. Teleporting up to 63 states works."""
+
+    def _on_teleport(self, src, msg):
+        super()._on_teleport(src, msg)
+        slots = self.__dict__.setdefault("_slots", [None] * 64)
+        slots[msg.transfer_id] = msg.outcome

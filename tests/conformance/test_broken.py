@@ -7,6 +7,9 @@ import pytest
 
 from qstack.conformance import Target, run_conformance
 
+#: the built-in DI-QKD target's parameters (enough rounds for a positive finite-statistics rate)
+DI_QKD = {"rounds": 2000, "epsilon_bell": 1e-3, "epsilon_qber": 1e-3}
+
 CASES = [
     # (layer, spec, the check that must fail, checks that must still pass)
     ("swapping", "broken_plugins:ForgetfulFrameAsap", "swapping.announced_bell_state",
@@ -41,6 +44,14 @@ CASES = [
     ("application", {"name": "broken_plugins:KeyReusingBB84", "pulses": 1_000_000},
      "application.qkd_key_never_reused", ["application.qkd_keys_agree", "application.qkd_aborts_under_attack"]),
     ("application", "broken_plugins:AngleLeakingBlind", "application.blind_reveals_nothing", []),
+    ("application", "broken_plugins:UnderDeclaredTeleport", "application.declared_stage_covers_use",
+     ["application.stage_enforced"]),
+    ("application", "broken_plugins:StageHidingTeleport", "application.stage_enforced", []),
+    ("application", {"name": "broken_plugins:AsymptoticRateDIQKD", **DI_QKD},
+     "application.qkd_key_rate_formula", ["application.qkd_key_never_reused", "application.qkd_aborts_under_attack",
+                                          "application.stage_enforced", "application.declared_stage_covers_use"]),
+    ("transport", "broken_plugins:TransferIndexingTransport", "transport.never_crashes",
+     ["transport.teleportation_fidelity", "transport.mismatch_is_error", "transport.floor_honoured"]),
 ]
 
 
@@ -97,3 +108,46 @@ def test_a_reused_key_agrees_with_itself_across_sessions():
                              only=["application.qkd_key_never_reused"])
     r = report.targets[0].result("application.qkd_key_never_reused")
     assert r.measured == 1.0 and r.n_se == 4.0 and abs(r.measured - 0.5) > 4 * r.se
+
+
+def test_an_under_declared_measuring_app_is_caught_by_what_it_uses():
+    """DI-QKD takes pairs measured at once (end-to-end entanglement, stage 2); declaring stage 1
+    goes unnoticed by the runtime (no mid-run guard for measured pairs) but not by the suite,
+    which names the role, the declared stage and the service used. Its declaration is still
+    enforced (refused on a stage-0 network)."""
+    report = run_conformance(Target("application", {"name": "broken_plugins:UnderDeclaredDIQKD", **DI_QKD}),
+                             only=["application.declared_stage_covers_use", "application.stage_enforced"])
+    (tr,) = report.targets
+    assert tr.failed() == ["application.declared_stage_covers_use"], report.table()
+    detail = tr.result("application.declared_stage_covers_use").detail
+    assert "declares stage 1 but uses measure pairs (stage 2)" in detail
+    assert "stage-0 network" in tr.result("application.stage_enforced").detail
+
+
+def test_stage_refusals_name_both_stages_and_a_mid_run_refusal_is_not_enough():
+    """The built-in teleportation app (stage 3) is refused up front on a stage-2 network; an app
+    that hides its stage from the runtime starts and is stopped only mid-run — rejected, with the
+    stage the StageError claims next to the one the network reaches."""
+    ok = run_conformance(Target("application", "teleportation"), only=["application.stage_enforced",
+                                                                         "application.declared_stage_covers_use"])
+    assert ok.passed, ok.table()
+    assert "declared 3 on a stage-2 network" in ok.targets[0].result("application.stage_enforced").detail
+    bad = run_conformance(Target("application", "broken_plugins:StageHidingTeleport"),
+                          only=["application.stage_enforced"])
+    assert "StageError says stage 0 is reached" in bad.targets[0].result("application.stage_enforced").detail
+
+
+def test_an_asymptotic_di_qkd_rate_is_reported_against_the_finite_formula():
+    """The broken app reports 1 − h(Q) − h(…) at the observed S and Q; the finite-statistics
+    formula at S_L and Q_U is lower, and the report shows both numbers."""
+    report = run_conformance(Target("application", {"name": "broken_plugins:AsymptoticRateDIQKD", **DI_QKD}),
+                             only=["application.qkd_key_rate_formula"])
+    r = report.targets[0].result("application.qkd_key_rate_formula")
+    assert not r.passed and r.measured > r.expected > 0.0 and r.tolerance == 1e-9
+
+
+def test_a_transfer_id_the_transport_did_not_expect_crashes_it():
+    report = run_conformance(Target("transport", "broken_plugins:TransferIndexingTransport"),
+                             only=["transport.never_crashes"])
+    detail = report.targets[0].result("transport.never_crashes").detail
+    assert "IndexError" in detail and "TeleportRecord" in detail

@@ -296,3 +296,49 @@ def test_bad_function_arguments_raise_value_error_naming_the_argument(call, fiel
 def test_non_numeric_distance_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="distance"):
         channel().transmissivity("far", 1.0)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ fading, Kasten-Young, sky background
+
+from qstack.physical import freespace as _fs  # noqa: E402
+
+
+def test_fading_mean_equals_the_closed_form_transmissivity_within_4_se():
+    """Pointing (Rayleigh offset, mean w^2 / (w^2 + 4 sigma^2)) and log-normal scintillation
+    (mean 1): the sample mean of sample_transmissivity is transmissivity() within 4 SE."""
+    link = _fs.FreeSpaceChannel(850e-9, 0.3, 1.0, zenith_transmittance=0.8, pointing_jitter=2e-6,
+                                beam_quality=2.8, scintillation_index=0.3)
+    draws = link.sample_transmissivity(1.0e6, math.radians(40), np.random.default_rng(11), 200_000)
+    se = draws.std(ddof=1) / math.sqrt(draws.size)
+    assert abs(draws.mean() - link.transmissivity(1.0e6, math.radians(40))) < 4 * se
+
+
+def test_scintillation_alone_has_the_stated_scintillation_index_within_4_se():
+    """Without jitter, eta / eta_mean = I is log-normal with Var(I) = sigma_I^2 (a lossy link, so
+    the clip of eta at 1 is never reached)."""
+    link = _fs.FreeSpaceChannel(850e-9, 0.3, 1.0, scintillation_index=0.25, extra_loss_db=20.0)
+    draws = link.sample_transmissivity(5e5, 1.0, np.random.default_rng(5), 400_000)
+    i = draws / link.transmissivity(5e5, 1.0)
+    v = (i - 1.0) ** 2
+    assert abs(v.mean() - 0.25) < 4 * v.std(ddof=1) / math.sqrt(v.size)
+
+
+def test_kasten_young_airmass_matches_its_formula_and_the_spherical_model_high_up():
+    """X_KY(el) = 1 / (sin el + 0.50572 (el_deg + 6.07995)^-1.6364) (Kasten & Young 1989); above
+    30 degrees it agrees with the homogeneous spherical atmosphere to < 0.5 %."""
+    el = math.radians(30.0)
+    assert _fs.kasten_young_airmass(el) == pytest.approx(1 / (0.5 + 0.50572 * 36.07995**-1.6364), rel=1e-12)
+    assert _fs.kasten_young_airmass(el) == pytest.approx(_fs.airmass(el), rel=5e-3)
+    link = _fs.FreeSpaceChannel(850e-9, 0.3, 1.0, zenith_transmittance=0.7, airmass_model="kasten_young")
+    assert link.atmospheric_transmittance(el) == pytest.approx(0.7 ** _fs.kasten_young_airmass(el), rel=1e-12)
+
+
+def test_sky_background_photons_is_radiance_etendue_band_window_over_photon_energy():
+    n = _fs.sky_background_photons(2e6, 200e-6, 0.8, 0.5e-9, 3e-9, 810e-9)
+    expected = 2e6 * math.pi * 100e-6**2 * math.pi * 0.4**2 * 0.5e-9 * 3e-9 * 810e-9 / (6.62607015e-34 * 299792458.0)
+    assert n == pytest.approx(expected, rel=1e-12)
+
+
+def test_unknown_airmass_model_is_refused():
+    with pytest.raises(ValueError, match="airmass_model"):
+        _fs.FreeSpaceChannel(850e-9, 0.3, 1.0, airmass_model="flat")

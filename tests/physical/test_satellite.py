@@ -306,3 +306,163 @@ def test_micius_downlink_needs_a_ground_station() -> None:
 def test_pass_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         SatellitePass(H, 1.0).altitude = 1.0  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------ station altitude, duration, downlinks
+
+from qstack.physical import satellite as _sat  # noqa: E402
+from qstack.physical.units import EARTH_RADIUS as _RE  # noqa: E402
+
+
+@pytest.mark.parametrize("station_altitude", [0.0, 960.0, 4500.0])
+def test_zenith_range_is_orbit_altitude_minus_station_altitude(station_altitude):
+    """Overhead, the slant range is h - a exactly (R_s = R + a)."""
+    assert _sat.slant_range(math.pi / 2, 500e3, station_altitude) == pytest.approx(500e3 - station_altitude,
+                                                                                 rel=1e-12)
+
+
+@pytest.mark.parametrize("station_altitude", [0.0, 960.0])
+def test_horizon_range_is_the_tangent_length(station_altitude):
+    """At el = 0 the line of sight is tangent to the station's sphere: d = sqrt(r^2 - R_s^2)."""
+    r, rs = _RE + 500e3, _RE + station_altitude
+    assert _sat.slant_range(0.0, 500e3, station_altitude) == pytest.approx(math.sqrt(r**2 - rs**2), rel=1e-12)
+
+
+def test_pass_from_duration_reproduces_the_duration_and_its_minimum_elevation():
+    """from_duration inverts the window: a pass built from (el_max, el_min) has duration T, and
+    from_duration(el_max, T) gives back el_min to 1e-9 rad."""
+    reference = SatellitePass(500e3, math.radians(60), math.radians(15), station_altitude=960.0)
+    rebuilt = SatellitePass.from_duration(500e3, math.radians(60), reference.duration, 960.0)
+    assert rebuilt.min_elevation == pytest.approx(reference.min_elevation, abs=1e-9)
+    assert rebuilt.duration == pytest.approx(reference.duration, rel=1e-12)
+
+
+def test_pass_longer_than_horizon_to_horizon_is_refused():
+    horizon = SatellitePass(500e3, math.radians(30), 0.0).duration
+    with pytest.raises(ValueError, match="duration"):
+        SatellitePass.from_duration(500e3, math.radians(30), horizon * 1.01)
+
+
+def _station(**kw):
+    values = {"name": "S", "latitude": 0.7, "longitude": 2.0, "altitude": 960.0, "aperture": 1.0,
+              "zenith_transmittance": 0.8, "extra_loss_db": 3.0} | kw
+    return GroundStation(**values)
+
+
+def test_downlink_loss_at_zenith_matches_hand_computation():
+    """Overhead (L = h - a, airmass 1): eta = (1 - exp(-2 a^2 / w^2)) * w^2 / (w^2 + 4 (s L)^2) * T0
+    * 10^(-extra/10), with w = w0 sqrt(1 + (L / z_R)^2), z_R = pi w0^2 / (M^2 lambda) and
+    M^2 = (theta / 2) pi w0 / lambda from the full divergence theta."""
+    spec = _sat.DownlinkSpec(500e3, math.pi / 2, 850e-9, 0.3, _station(), min_elevation=math.radians(10),
+                             divergence=10e-6, pointing_jitter=0.5e-6)
+    length = 500e3 - 960.0
+    w0, lam, theta, sigma = 0.15, 850e-9, 10e-6, 0.5e-6
+    m2 = theta / 2 * math.pi * w0 / lam
+    z_r = math.pi * w0**2 / (m2 * lam)
+    w = w0 * math.sqrt(1 + (length / z_r) ** 2)
+    eta = (1 - math.exp(-2 * 0.5**2 / w**2)) * w**2 / (w**2 + 4 * (sigma * length) ** 2) * 0.8 * 10 ** -0.3
+    p = spec.satellite_pass()
+    assert float(p.slant_range(0.0)) == pytest.approx(length, rel=1e-12)
+    assert float(spec.channel().transmissivity(length, math.pi / 2)) == pytest.approx(eta, rel=1e-12)
+
+
+def test_downlink_key_is_the_sum_of_the_decoy_rate_over_the_pass():
+    """Without fading, secret bits = sum_k p_signal R_rep decoy_state_rate(Q(t_k)...) * dt, each
+    Q from weak_coherent_statistics(eta(t_k) eta_d, Y0, e_d): the integral of the rate."""
+    from qstack.qkd import decoy_state_rate, weak_coherent_statistics
+
+    spec = _sat.DownlinkSpec(500e3, math.radians(50), 850e-9, 0.3, _station(), min_elevation=math.radians(20),
+                             time_step=5.0)
+    b = _sat.downlink_key_budget(spec, mu=0.8, nu=0.1, p_signal=0.5, p_decoy=0.25, p_vacuum=0.25,
+                                 repetition_rate=1e8, detector_efficiency=0.5, dark_count_probability=1e-7,
+                                 misalignment=0.01)
+    total = 0.0
+    for t in b.transmissivity:
+        q_mu, e_mu = weak_coherent_statistics(0.8, t * 0.5, 1e-7, 0.01)
+        q_nu, e_nu = weak_coherent_statistics(0.1, t * 0.5, 1e-7, 0.01)
+        total += 0.5 * 1e8 * decoy_state_rate(0.8, 0.1, q_mu, e_mu, q_nu, e_nu, 1e-7, 1.16) * 5.0
+    assert b.secret_bits == pytest.approx(total, rel=1e-12)
+    assert b.secret_bits > 0
+
+
+def test_sky_background_raises_the_vacuum_yield_and_lowers_the_key():
+    """Y0 = p_dark + 1 - exp(-eta_d N_b): a day-like sky (N_b ~ 1e-3 per window) cuts the key."""
+    base = dict(altitude=500e3, max_elevation=math.radians(50), wavelength=850e-9, transmitter_aperture=0.3,
+                ground_station=_station(), min_elevation=math.radians(20), time_step=10.0)
+    dark = _sat.DownlinkSpec(**base)
+    sky = _sat.DownlinkSpec(**base, sky_radiance=1e6, field_of_view=100e-6, filter_bandwidth=1e-9,
+                            detection_window=2e-9)
+    assert sky.background_photons() == pytest.approx(2 * 0.0263950176, rel=1e-6)
+    source = dict(mu=0.8, nu=0.1, p_signal=0.5, p_decoy=0.25, p_vacuum=0.25, repetition_rate=1e8,
+                  detector_efficiency=0.5, dark_count_probability=1e-7, misalignment=0.01)
+    assert _sat.downlink_key_budget(sky, **source).secret_bits < _sat.downlink_key_budget(dark, **source).secret_bits
+
+
+def test_downlink_budget_is_deterministic_with_fading():
+    spec = _sat.DownlinkSpec(500e3, math.radians(50), 850e-9, 0.3, _station(), min_elevation=math.radians(30),
+                             pointing_jitter=1e-6, scintillation_index=0.2, time_step=20.0, fading_samples=32)
+    source = dict(mu=0.8, nu=0.1, p_signal=0.5, p_decoy=0.25, p_vacuum=0.25, repetition_rate=1e8,
+                  detector_efficiency=0.5, dark_count_probability=1e-7, misalignment=0.01, seed=3)
+    a, b = _sat.downlink_key_budget(spec, **source), _sat.downlink_key_budget(spec, **source)
+    assert a.secret_bits == b.secret_bits and np.array_equal(a.gain, b.gain)
+
+
+@pytest.mark.parametrize(("table", "match"), [
+    ({"altitude": -1.0}, "altitude"),
+    ({"divergence": 1e-9}, "divergence"),
+    ({"duration": 100.0}, "min_elevation and duration"),
+    ({"sky_radiance": 1.0}, "field_of_view: required"),
+    ({"bogus": 1}, "bogus: unknown key"),
+])
+def test_downlink_table_errors_name_the_field(table, match):
+    good = {"altitude": "500 km", "max_elevation": "50 deg", "min_elevation": "20 deg", "wavelength": "850 nm",
+            "transmitter_aperture": "0.3 m",
+            "ground_station": {"name": "S", "latitude": "40 deg", "longitude": "117 deg", "aperture": "1 m"}}
+    with pytest.raises((ValueError, TypeError), match=match):
+        _sat.DownlinkSpec.from_mapping(good | table)
+
+
+def _downlink_scenario(**link):
+    return {
+        "simulation": {"seed": 1},
+        "hardware": {"default": {"memory_positions": 1, "attempt_rate": "1 MHz"}},
+        "nodes": [{"name": "sat", "role": "end"}, {"name": "gs", "role": "end"}],
+        "links": [{"a": "sat", "b": "gs", "length": "1200 km", "type": "satellite_downlink",
+                   "satellite": {"altitude": "500 km", "max_elevation": "49 deg", "duration": "270 s",
+                                 "wavelength": "848.62 nm", "transmitter_aperture": "300 mm",
+                                 "ground_station": {"name": "X", "latitude": "40.4 deg",
+                                                    "longitude": "117.6 deg", "aperture": "1 m"}}} | link],
+        "requests": [{"source": "sat", "destination": "gs", "pairs": 1}],
+    }
+
+
+def test_scenario_satellite_downlink_link_loads_and_round_trips():
+    from qstack.scenario import load_scenario
+
+    s = load_scenario(_downlink_scenario())
+    assert s.links[0].type == "satellite_downlink"
+    assert s.links[0].satellite.satellite_pass().duration == pytest.approx(270.0, rel=1e-12)
+    assert load_scenario(s.to_dict()) == s
+
+
+@pytest.mark.parametrize(("change", "path"), [
+    ({"type": "fiber"}, "links[0].type"),
+    ({"satellite": None, "type": "satellite_downlink"}, "links[0].satellite: required"),
+    ({"type": "fibre"}, "links[0].satellite: only applies"),
+])
+def test_scenario_satellite_errors_name_the_field_path(change, path):
+    from qstack.scenario import ScenarioError, load_scenario
+
+    data = _downlink_scenario(**change)
+    data["links"][0] = {k: v for k, v in data["links"][0].items() if v is not None}
+    with pytest.raises(ScenarioError, match=path.replace("[", r"\[").replace("]", r"\]")):
+        load_scenario(data)
+
+
+def test_scenario_satellite_bad_sub_field_is_reported_with_its_name():
+    from qstack.scenario import ScenarioError, load_scenario
+
+    data = _downlink_scenario()
+    data["links"][0]["satellite"]["ground_station"]["aperture"] = 0
+    with pytest.raises(ScenarioError, match=r"links\[0\]\.satellite: .*ground_station\.aperture must be > 0 m"):
+        load_scenario(data)

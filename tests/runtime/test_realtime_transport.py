@@ -3,7 +3,9 @@
 Contracts: delivery is ordered and exactly-once per peer, also across a forced reconnect
 (unacknowledged frames are retransmitted, duplicates dropped by sequence number); garbage,
 truncated, oversized, replayed and forged frames are refused and counted, never delivered; a peer
-that restarted (new incarnation) is reported with the frames it never acknowledged as lost.
+that restarted (new incarnation) is reported with the frames it never acknowledged as lost; a
+recorded handshake replayed to either side never verifies (challenge-response over fresh nonces),
+and a frame recorded under an earlier incarnation never verifies after a restart.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from qstack.link.protocol import DEAD_LINK_PROBABILITY
 from qstack.network.runner import run_scenario
 from qstack.physical.heralding import HeraldingModel, click_instrument, single_click_fidelity
 from qstack.scenario import (
@@ -111,6 +112,23 @@ def test_dead_link_never_heralds_and_the_flow_fails_unsupported(scheme: str, har
     assert "UNSUPPORTED" in out["flows"][0]["failed"]
     assert out["link_errors"] and all("success probability 0" in e[4] and "never heralds" in e[4]
                                       for e in out["link_errors"])
+
+
+def test_a_link_below_the_dead_link_probability_fails_unsupported_even_with_no_duration() -> None:
+    """p > 0 but tiny (emission efficiency 1e-9: double click p = η_a·η_b/2 ≈ 1e-19 per attempt)
+    is a dead link in practice — over the loader's longest run, 1e9 attempt cycles, it heralds a
+    pair with probability ≈ 1e-10. A ``pairs`` request with no duration, which would otherwise end
+    with nothing delivered and no reason (or wait for ever), fails UNSUPPORTED at once, its error
+    giving p and the threshold."""
+    data = _default(duration=None, pairs=3)
+    data["hardware"]["default"]["emission_efficiency"] = 1e-9
+    scenario = load_scenario(data)
+    hw, _, _ = scenario.link_hardware(scenario.links[0])
+    p = HeraldingModel("double_click", hw.eta_a, hw.eta_b).success_probability
+    assert 0.0 < p < DEAD_LINK_PROBABILITY
+    out = run_scenario(scenario)
+    assert out["delivered_pairs"] == 0 and "UNSUPPORTED" in out["flows"][0]["failed"]
+    assert all(f"success probability {p:.3g}" in e[4] and "never heralds" in e[4] for e in out["link_errors"])
 
 
 def test_phase_std_beyond_float_range_dephases_the_link_fully() -> None:

@@ -16,6 +16,7 @@ network time 0) and ``scale`` (network seconds per wall second).
 
 from __future__ import annotations
 
+import io
 import math
 import pickle
 import time
@@ -33,7 +34,7 @@ from qstack.runtime.realtime.runtime import TrioRuntime
 from qstack.runtime.realtime.state import StateMirror, StateRefused
 from qstack.runtime.realtime.transport import Endpoint
 
-__all__ = ["SERVICE", "serve_node", "serve_state", "NodeProcess", "StateService"]
+__all__ = ["SERVICE", "serve_node", "serve_state", "NodeProcess", "StateService", "RemoteException"]
 
 #: the state service's name on the transport
 SERVICE = "qserve"
@@ -110,7 +111,7 @@ class NodeProcess:
     """One node's protocol stack, transport and application roles (see :func:`serve_node`)."""
 
     def __init__(self, scenario: Any, name: str, keys: PairKeys, addresses: Mapping[str, tuple[str, int]], *,
-                 scale: float = 1.0, epoch: float | None = None) -> None:
+                 scale: float = 1.0, epoch: float | None = None, app_key: str | Path | None = None) -> None:
         from qstack.apps import make_application
         from qstack.apps.runtime import _Session
         from qstack.link.protocol import LinkLayer
@@ -131,14 +132,27 @@ class NodeProcess:
         peers = {n: addresses[n] for n in names if n != name and n > name and n in addresses}
         peers[SERVICE] = addresses[SERVICE]
         self.endpoint = Endpoint(name, keys, self._deliver, addresses=peers,
-                                 accept={n for n in names if n < name})
+                                 accept={n for n in names if n < name}, on_restart=self._peer_restarted)
         self.results: dict[str, Any] = {}
         self.failures: dict[str, str] = {}
         self.refusals: list[str] = []
+        #: peers that came back with a new incarnation: how often, and the frames lost to it
+        self.peer_restarts: dict[str, list[int]] = {}
         self._lease = 0
         self._granted: trio.Event | None = None
         app_spec = scenario.application
-        self.app = make_application(app_spec.name, app_spec.params, app_spec.roles) if app_spec is not None else None
+        self.app = None
+        if app_spec is not None:
+            from qstack.runtime.realtime.up import application_key_bits, with_application_key
+
+            params = with_application_key(app_spec.params, app_key) if app_key is not None else app_spec.params
+            self.app = make_application(app_spec.name, params, app_spec.roles)
+            if application_key_bits(self.app) is not None and name in app_spec.roles.values():
+                raise ValueError(f"application {app_spec.name!r} authenticates its messages with a pre-shared key, "
+                                 "and names none: one process draws a fresh key for both roles, but separate "
+                                 "processes cannot share it — name it in [application.params] auth_key = "
+                                 '{file = "..."}, or give every role process the same --app-key FILE (as qstack up '
+                                 "does)")
         self.roles = [r for r in (self.app.roles if self.app else ()) if app_spec.roles[r] == name]
         hw = {h.name: h for h in scenario.hardware}
         spec = next(n for n in scenario.nodes if n.name == name)
@@ -192,6 +206,11 @@ class NodeProcess:
 
     # ------------------------------------------------------------------ transport glue
 
+    async def _peer_restarted(self, peer: str, lost: int) -> None:
+        entry = self.peer_restarts.setdefault(peer, [0, 0])
+        entry[0] += 1
+        entry[1] += lost
+
     def _transmit(self, peer: str, payload: bytes) -> None:
         self.endpoint.send(peer, realtime_pb2.Datagram(src=self.name, envelope=payload))
 
@@ -235,42 +254,86 @@ class NodeProcess:
 
     async def run(self, port: int, results: str | Path | None = None,
                   task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve until cancelled; when this node's roles finish, pickle ``{role: result or
-        exception text}`` to ``results`` (written atomically)."""
+        """Serve until cancelled. To ``results`` (pickled, written atomically): this node's report
+        when its roles finish (``finished`` True) and again when it stops — the roles' results or
+        exception texts, the ``unfinished`` roles, transport counters (frames to each peer never
+        acknowledged, peer restarts), refusals. A ``.ready`` file beside it marks the node serving."""
         from qstack.apps.runtime import RoleContext
         from qstack.quantum.kernels import single_threaded_blas
 
         with single_threaded_blas():
-            async with trio.open_nursery() as nursery:
-                await nursery.start(self.endpoint.serve, port)
-                self.kernel.epoch = _trio_epoch(self._epoch)
-                nursery.start_soon(self.kernel.run)
-                procs = {}
-                for role in self.roles:
-                    ctx = RoleContext(self.session, self.app, role, self.name)
-                    procs[role] = self.kernel.spawn(getattr(self.app, role)(ctx), name=f"{self.app.name}:{role}")
-                task_status.started()
-                for role, proc in procs.items():
-                    await self.kernel.wait_done(proc)
-                    exc = proc.exception()
-                    if exc is None:
-                        self.results[role] = proc.result()
-                    else:
-                        self.failures[role] = f"{type(exc).__name__}: {exc}"
-                if results is not None and procs:
+            try:
+                async with trio.open_nursery() as nursery:
+                    await nursery.start(self.endpoint.serve, port)
+                    self.kernel.epoch = _trio_epoch(self._epoch)
+                    nursery.start_soon(self.kernel.run)
+                    procs = {}
+                    for role in self.roles:
+                        ctx = RoleContext(self.session, self.app, role, self.name)
+                        procs[role] = self.kernel.spawn(getattr(self.app, role)(ctx), name=f"{self.app.name}:{role}")
+                    task_status.started()
+                    if results is not None:
+                        Path(results).with_suffix(".ready").write_bytes(b"")
+                    for role, proc in procs.items():
+                        await self.kernel.wait_done(proc)
+                        exc = proc.exception()
+                        if exc is None:
+                            self.results[role] = proc.result()
+                        else:
+                            self.failures[role] = f"{type(exc).__name__}: {exc}"
+                    if results is not None and procs:
+                        _write_results(Path(results), self)
+            finally:  # stopped (SIGINT, cancelled) or failed: report what is known, partial or not
+                if results is not None:
                     _write_results(Path(results), self)
 
 
 def _write_results(path: Path, node: NodeProcess) -> None:
+    unfinished = [r for r in node.roles if r not in node.results and r not in node.failures]
     out = {"node": node.name, "results": node.results, "failures": node.failures,
+           "finished": not unfinished, "unfinished": unfinished,
            "simulated_time": node.kernel.now, "messages_sent": node.runtime.stats.messages_sent,
            "rejected": dict(node.runtime.stack.rejected), "transport": node.endpoint.stats(),
-           "refusals": list(node.refusals)}
-    data = pickle.dumps(out)
+           "refusals": list(node.refusals), "peer_restarts": {p: tuple(v) for p, v in node.peer_restarts.items()}}
+    _write_pickle(path, out)
+
+
+class RemoteException(Exception):  # noqa: N818 - it stands for any exception type
+    """An exception raised in another process whose own type does not rebuild from a pickle: its
+    type's name (``type_name``) and message travel instead."""
+
+    def __init__(self, type_name: str, message: str) -> None:
+        super().__init__(message)
+        self.type_name = type_name
+
+    def __reduce__(self) -> tuple[type[RemoteException], tuple[str, str]]:
+        return type(self), (self.type_name, str(self))
+
+    def __repr__(self) -> str:
+        return f"{self.type_name}({str(self)!r})"
+
+
+class _ReportPickler(pickle.Pickler):
+    """Pickles a report; an exception inside (e.g. a result's ``abort``) that would not unpickle
+    becomes a :class:`RemoteException`."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, BaseException) and not isinstance(obj, RemoteException):
+            try:
+                pickle.loads(pickle.dumps(obj))  # noqa: S301 - our own bytes
+            except Exception:  # noqa: BLE001 - any failure to rebuild
+                return RemoteException, (type(obj).__name__, str(obj))
+        return NotImplemented
+
+
+def _write_pickle(path: Path, out: dict[str, Any]) -> None:
+    buf = io.BytesIO()
+    _ReportPickler(buf).dump(out)
+    data = buf.getvalue()
     try:
         pickle.loads(data)  # noqa: S301 - our own bytes: a result that does not round-trip is sent as text
     except Exception:  # noqa: BLE001
-        out["results"] = {role: repr(v) for role, v in node.results.items()}
+        out["results"] = {role: repr(v) for role, v in out.get("results", {}).items()}
         data = pickle.dumps(out)
     tmp = path.with_suffix(".tmp")
     tmp.write_bytes(data)
@@ -278,9 +341,10 @@ def _write_results(path: Path, node: NodeProcess) -> None:
 
 
 async def serve_node(scenario: Any, name: str, keys: PairKeys, addresses: Mapping[str, tuple[str, int]], *,
-                     scale: float = 1.0, epoch: float | None = None, results: str | Path | None = None) -> None:
+                     scale: float = 1.0, epoch: float | None = None, results: str | Path | None = None,
+                     app_key: str | Path | None = None) -> None:
     """Run node ``name`` of ``scenario`` (listening on ``addresses[name]``) until cancelled."""
-    node = NodeProcess(scenario, name, keys, addresses, scale=scale, epoch=epoch)
+    node = NodeProcess(scenario, name, keys, addresses, scale=scale, epoch=epoch, app_key=app_key)
     await node.run(addresses[name][1], results)
 
 
@@ -307,7 +371,14 @@ class _StationRuntime:
 
 
 class StateService:
-    """The quantum-state service: shared density matrices, the heralding stations, the lease."""
+    """The quantum-state service: shared density matrices, the heralding stations, the lease.
+
+    A node that comes back with a new incarnation (it was killed and restarted, losing its state)
+    loses what the service held for it: a lease it held is void (the state stays as it was before
+    the grant) and goes to the next caller, its waiting requests and its link ends' pending
+    ``ready`` calls are dropped, and its qubits are traced out in the service's next batch —
+    their partners keep their reduced state — counted in ``lost_qubits``.
+    """
 
     def __init__(self, scenario: Any, keys: PairKeys, *, scale: float = 1.0, epoch: float | None = None) -> None:
         from qstack.physical.station import HeraldingStation
@@ -317,7 +388,7 @@ class StateService:
         self._epoch = epoch
         self.mirror = StateMirror(SERVICE, prefix="s")
         names = {n.name for n in scenario.nodes}
-        self.endpoint = Endpoint(SERVICE, keys, self._deliver, accept=names)
+        self.endpoint = Endpoint(SERVICE, keys, self._deliver, accept=names, on_restart=self._node_restarted)
         self.stations: dict[str, Any] = {}
         self._station_rt: dict[str, _StationRuntime] = {}
         self.models: dict[tuple[str, float], Any] = {}
@@ -335,6 +406,8 @@ class StateService:
         self._queue: deque[tuple[str, int]] = deque()
         self._service_turn: trio.Event | None = None
         self.refused: dict[str, int] = {}
+        self.restarts: dict[str, int] = {}
+        self.lost_qubits: dict[str, int] = {}
         self.leases = 0
         self.pairs = 0
         self.kernel.before_batch = self._hold
@@ -386,6 +459,29 @@ class StateService:
         else:
             self.endpoint.reject("unexpected datagram")
 
+    async def _node_restarted(self, peer: str, lost_frames: int) -> None:
+        """``peer`` restarted (see the class docstring)."""
+        self.restarts[peer] = self.restarts.get(peer, 0) + 1
+        self._queue = deque((p, lease) for p, lease in self._queue if p != peer)
+        if self.holder == peer:  # its lease is void: the service's state is the one before the grant
+            self.holder = None
+        for station in self.stations.values():
+            if peer in station.ends:
+                side = station.ends.index(peer)
+                for index in list(station._ready):  # noqa: SLF001 - the station's ready slots
+                    station.withdraw(side, index)
+        self._grant_next()
+        await self.kernel.inject(self._discard, peer)
+
+    def _discard(self, peer: str) -> None:
+        self.lost_qubits[peer] = self.lost_qubits.get(peer, 0) + self.mirror.discard_node(peer)
+
+    def report(self) -> dict[str, Any]:
+        """Counters: restarts and lost qubits per node, refusals, leases, pairs, transport."""
+        return {"node": SERVICE, "restarts": dict(self.restarts), "lost_qubits": dict(self.lost_qubits),
+                "refused": dict(self.refused), "leases": self.leases, "pairs": self.pairs,
+                "transport": self.endpoint.stats()}
+
     def _refuse(self, peer: str, reason: str) -> None:
         self.refused[peer] = self.refused.get(peer, 0) + 1
         self.endpoint.send(peer, realtime_pb2.Datagram(src=SERVICE, refusal=realtime_pb2.Refusal(reason=reason)))
@@ -426,16 +522,21 @@ class StateService:
         self.holder = None
         self._grant_next()
 
-    async def run(self, port: int, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve until cancelled."""
+    async def run(self, port: int, results: str | Path | None = None,
+                  task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve until cancelled; then write :meth:`report` to ``results`` (pickled) if given."""
         from qstack.quantum.kernels import single_threaded_blas
 
         with single_threaded_blas():
-            async with trio.open_nursery() as nursery:
-                bound = await nursery.start(self.endpoint.serve, port)
-                self.kernel.epoch = _trio_epoch(self._epoch)
-                nursery.start_soon(self.kernel.run)
-                task_status.started(bound)
+            try:
+                async with trio.open_nursery() as nursery:
+                    bound = await nursery.start(self.endpoint.serve, port)
+                    self.kernel.epoch = _trio_epoch(self._epoch)
+                    nursery.start_soon(self.kernel.run)
+                    task_status.started(bound)
+            finally:
+                if results is not None:
+                    _write_pickle(Path(results), self.report())
 
 
 async def serve_state(scenario: Any, keys: PairKeys, port: int, *, scale: float = 1.0,
