@@ -10,7 +10,7 @@ and the peak resident memory of the process.
 Run: ``python bench/bench_long_chain.py [--nodes 1000] [--pairs 100]``
 
 ``--curve`` prints the cost curve instead, each point in a fresh subprocess (so its peak RSS is
-its own): wall µs per delivered pair and per event, for 100 pairs at ``--curve-nodes`` (default
+its own): wall and CPU seconds, wall µs per delivered pair and per event, for 100 pairs at ``--curve-nodes`` (default
 9, 33, 129, 513) with nested and asap swapping, then at N = 9 for 0.2, 1 and 5 s simulated
 (cost per pair flat in simulated time). ``--old-root DIR`` (a tree holding ``qstack/``) or
 ``--old-ref REF`` (a git ref, extracted with ``git archive``) runs every point on that code too,
@@ -44,13 +44,13 @@ def _point(nodes: int, pairs: int | None, duration: float | None, swapping: str,
 
     scenario = load_scenario(linear_chain(nodes, seed=seed, duration=duration, pairs=pairs, cutoff="1.3 s",
                                           swapping=swapping))
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     r = run_scenario(scenario)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     n = int(r["delivered_pairs"])
     return {"qstack": str(Path(qstack.__file__).resolve().parent.parent), "nodes": nodes, "swapping": swapping,
             "duration": duration, "pairs": n, "fidelity": r["fidelity_mean"], "events": r["events"],
-            "link_pairs": r["link_pairs_generated"], "simulated": r["simulated_time"], "wall": wall,
+            "link_pairs": r["link_pairs_generated"], "simulated": r["simulated_time"], "wall": wall, "cpu": cpu,
             "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "us_per_pair": 1e6 * wall / n if n else None, "us_per_event": 1e6 * wall / max(r["events"], 1)}
 
@@ -85,20 +85,21 @@ def curve(args: argparse.Namespace) -> None:
         roots.insert(0, ("old", Path(args.old_root).resolve()))
     cases = [(n, args.pairs, None, sw) for sw in ("nested", "asap") for n in args.curve_nodes]
     cases += [(9, None, d, sw) for sw in ("nested", "asap") for d in (0.2, 1.0, 5.0)]
-    print("| side | N | swapping | simulated s | pairs | F mean | events | link pairs | wall s | peak RSS MiB "
-          "| µs/pair | µs/event |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| side | N | swapping | simulated s | pairs | F mean | events | link pairs | wall s | CPU s "
+          "| peak RSS MiB | µs/pair | µs/event |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for nodes, pairs, duration, sw in cases:
         got = {}
         for side, root in roots:
             p = got[side] = _subprocess_point(root, nodes, pairs, duration, sw, args.seed)
             print(f"| {side} | {nodes} | {sw} | {p['simulated']:.4g} | {p['pairs']} | {p['fidelity']:.6f} "
-                  f"| {p['events']} | {p['link_pairs']} | {p['wall']:.2f} | {p['rss_mib']:.0f} "
+                  f"| {p['events']} | {p['link_pairs']} | {p['wall']:.2f} | {p['cpu']:.2f} | {p['rss_mib']:.0f} "
                   f"| {p['us_per_pair'] or float('nan'):.0f} | {p['us_per_event']:.1f} |", flush=True)
         if len(got) == 2:
             same = all(got["old"][k] == got["new"][k] for k in ("pairs", "fidelity", "events", "link_pairs"))
-            print(f"|  | new/old wall {got['new']['wall'] / got['old']['wall']:.2f} | "
-                  f"{'identical' if same else 'RESULTS DIFFER'} |||||||||", flush=True)
+            print(f"|  | new/old wall {got['new']['wall'] / got['old']['wall']:.2f}, "
+                  f"CPU {got['new']['cpu'] / got['old']['cpu']:.2f} | "
+                  f"{'identical' if same else 'RESULTS DIFFER'} ||||||||||", flush=True)
     if tmp is not None:
         tmp.cleanup()
 

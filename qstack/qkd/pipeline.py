@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -62,6 +63,19 @@ class QKDAbort(Exception):
         self.qber = qber
         self.threshold = threshold
         self.announced_by = announced_by
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keyword-only fields: rebuild from the message and the attributes (this class and its
+        # subclasses), so an abort survives pickling — e.g. in a node process's report
+        return _restore_abort, (type(self), str(self), dict(self.__dict__))
+
+
+def _restore_abort(cls: type[QKDAbort], message: str, state: dict[str, Any]) -> QKDAbort:
+    """Rebuild a pickled :class:`QKDAbort` (see ``QKDAbort.__reduce__``)."""
+    abort = cls.__new__(cls)
+    Exception.__init__(abort, message)
+    abort.__dict__.update(state)
+    return abort
 
 
 class MessageRejected(QKDAbort):

@@ -117,3 +117,19 @@ def test_pipeline_validation() -> None:
         distil_key(alice, bob, rng, key_pool=_pool(), sample_fraction=1.2)
     with pytest.raises(ValueError, match=r"qber_threshold must be in \(0, 0.5\]"):
         distil_key(alice, bob, rng, key_pool=_pool(), qber_threshold=0.7)
+
+
+def test_an_abort_survives_pickling_with_its_reason():
+    """A node process reports its role's abort to `qstack up` pickled: type, message, stage,
+    QBER, threshold and the subclass's own fields come back unchanged."""
+    import pickle
+
+    from qstack.qkd.pipeline import MessageRejected, QKDAbort
+
+    abort = QKDAbort("QBER above threshold", stage="estimation", qber=0.2, threshold=0.11, announced_by="bob")
+    back = pickle.loads(pickle.dumps(abort))
+    assert type(back) is QKDAbort and str(back) == "QBER above threshold"
+    assert (back.stage, back.qber, back.threshold, back.announced_by) == ("estimation", 0.2, 0.11, "bob")
+    rejected = pickle.loads(pickle.dumps(MessageRejected("bad tag", reason="tag", label="verdict")))
+    assert type(rejected) is MessageRejected and (rejected.reason, rejected.label, rejected.stage) == (
+        "tag", "verdict", "authentication")
