@@ -89,3 +89,27 @@ def test_an_unknown_gate_name_is_an_attribute_error():
     )
     assert out["err"] is not None and "CNOTT" in out["err"]
     assert out["qutip"] is False
+
+
+def test_importing_the_applications_imports_neither_qutip_nor_scipy():
+    """``import qstack.apps``, building the BB84 application through ``make_application`` (which
+    imports ``qstack.apps.bb84`` and the QKD post-processing behind it) and importing every
+    built-in application module leave qutip and scipy out of ``sys.modules``: the kets, bases and
+    Poisson/FFT/root-finding helpers import them on first use. The BB84 app built this way is a
+    real one (its Shor–Preskill default threshold, h(Q) = 1/2 at Q = 0.110028, is set)."""
+    out = _fresh(
+        "import importlib, json, sys\n"
+        "import qstack.apps\n"
+        "after_import = sorted(m for m in sys.modules if m in " + repr(LAZY) + ")\n"
+        "app = qstack.apps.make_application('bb84', {'pulses': 1000}, {'alice': 'a', 'bob': 'b'})\n"
+        "after_bb84 = sorted(m for m in sys.modules if m in " + repr(LAZY) + ")\n"
+        "for target in qstack.apps.APPLICATIONS.values():\n"
+        "    importlib.import_module(target.split(':')[0])\n"
+        "after_all = sorted(m for m in sys.modules if m in " + repr(LAZY) + ")\n"
+        "print(json.dumps({'import': after_import, 'bb84': after_bb84, 'all': after_all,\n"
+        "                  'name': app.name, 'threshold': app.settings.qber_threshold}))\n"
+    )
+    assert out["name"] == "bb84" and abs(out["threshold"] - 0.110028) < 1e-6
+    assert out["import"] == [], f"import qstack.apps imported {out['import']}"
+    assert out["bb84"] == [], f"building the BB84 application imported {out['bb84']}"
+    assert out["all"] == [], f"importing the application modules imported {out['all']}"

@@ -143,7 +143,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import poisson
 
 from qstack.physical.fibre import Fibre
 from qstack.physical.units import check_range, parse_quantity
@@ -158,7 +157,7 @@ from qstack.qkd.authentication import (
     wegman_carter_verify,
 )
 from qstack.qkd.cascade import ParityOracle, cascade_block_size
-from qstack.qkd.entropy import bb84_qber_threshold, binary_entropy
+from qstack.qkd.entropy import _BB84_QBER_THRESHOLD, binary_entropy
 from qstack.qkd.finite_key import (
     DecoyBounds,
     decoy_single_photon_bounds,
@@ -193,7 +192,7 @@ __all__ = [
     "expected_gain_qber",
 ]
 
-QBER_THRESHOLD: float = bb84_qber_threshold()
+QBER_THRESHOLD: float = _BB84_QBER_THRESHOLD  # == bb84_qber_threshold(), without scipy.optimize
 """Default abort threshold: the Shor–Preskill limit h(Q) = 1/2, Q = 11.0 %."""
 
 DEFAULT_AUTH_KEY_BITS: int = 8192
@@ -571,6 +570,8 @@ def _zero_truncated_poisson(lam: float, size: int, rng: np.random.Generator) -> 
     """Poisson(lam) conditioned on >= 1, by inversion of the survival function."""
     if size == 0:
         return np.zeros(0, dtype=np.int64)
+    from scipy.stats import poisson  # imported on first use (scipy.stats is slow to import)
+
     k_max = int(lam + 12.0 * math.sqrt(lam) + 40)
     survival = poisson.sf(np.arange(0, k_max + 1), lam)  # P(N > k)
     ratio = survival / survival[0]  # P(N > k | N >= 1), decreasing from 1

@@ -52,15 +52,19 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import qutip
 
 from qstack.quantum import gates
+from qstack.quantum._qutip import qutip as _qutip
 from qstack.stages import Stage
 from qstack.transport.sockets import AppQubit
 
 from .runtime import Application, RoleContext
+
+if TYPE_CHECKING:
+    import qutip
 
 __all__ = [
     "ANGLE_STEP",
@@ -83,7 +87,8 @@ def xy_basis(angle: float) -> list[qutip.Qobj]:
     [0.707107, -0.707107]
     """
     e = np.exp(1j * angle)
-    return [qutip.Qobj(np.array([[1], [e]]) / np.sqrt(2)), qutip.Qobj(np.array([[1], [-e]]) / np.sqrt(2))]
+    qobj = _qutip().Qobj
+    return [qobj(np.array([[1], [e]]) / np.sqrt(2)), qobj(np.array([[1], [-e]]) / np.sqrt(2))]
 
 
 def _j(alpha: float) -> np.ndarray:

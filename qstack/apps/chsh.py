@@ -72,22 +72,25 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import qutip
 
 from qstack.qkd.authentication import KEY_BITS_PER_TAG, PresharedKey, load_preshared_key
 from qstack.qkd.device_independent import BellTest, chsh_bell_test, di_qkd_finite_rate
 from qstack.qkd.entropy import TSIRELSON_BOUND, chsh_value_werner
 from qstack.qkd.pipeline import MessageRejected, QKDAbort
 from qstack.quantum import gates
+from qstack.quantum._qutip import qutip as _qutip
 from qstack.quantum.bell import CHSHSettings, chsh_value, max_chsh_value
 from qstack.stages import Stage
 from qstack.transport.sockets import AppQubit
 
 from .bb84 import AuthenticatedLink, ProtocolError, _Reader, _session_state, _Writer, authenticated_link
 from .runtime import Application, RoleContext
+
+if TYPE_CHECKING:
+    import qutip
 
 __all__ = [
     "ALICE_ANGLES",
@@ -130,7 +133,8 @@ def xz_basis(angle: float) -> list[qutip.Qobj]:
     [0.707107, 0.707107]
     """
     c, s = math.cos(angle / 2), math.sin(angle / 2)
-    return [qutip.Qobj(np.array([[c], [s]])), qutip.Qobj(np.array([[-s], [c]]))]
+    qobj = _qutip().Qobj
+    return [qobj(np.array([[c], [s]])), qobj(np.array([[-s], [c]]))]
 
 
 def measure_xz(ctx: RoleContext, q: AppQubit, angle: float) -> int:

@@ -54,18 +54,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import qutip
 
 from qstack.quantum import gates
+from qstack.quantum._qutip import qutip as _qutip
 from qstack.quantum.core import state_of
 from qstack.quantum.states import fidelity
 from qstack.stages import Stage
 from qstack.transport.sockets import AppQubit
 
 from .runtime import Application, RoleContext
+
+if TYPE_CHECKING:
+    import qutip
 
 __all__ = [
     "ORACLES",
@@ -104,12 +107,12 @@ def input_ket(label: str | Sequence[complex]) -> qutip.Qobj:
         if v.shape != (2,) or not np.linalg.norm(v) > 0:
             raise ValueError(f"a one-qubit state needs two amplitudes, not all zero; got {label!r}")
         v = v / np.linalg.norm(v)
-    return qutip.Qobj(v.reshape(2, 1))
+    return _qutip().Qobj(v.reshape(2, 1))
 
 
 def bell_ket() -> qutip.Qobj:
     """Φ⁺ = (|00⟩ + |11⟩)/√2 as a two-qubit ket."""
-    return qutip.Qobj(np.array([[1], [0], [0], [1]]) / np.sqrt(2), dims=[[2, 2], [1, 1]])
+    return _qutip().Qobj(np.array([[1], [0], [0], [1]]) / np.sqrt(2), dims=[[2, 2], [1, 1]])
 
 
 def pair_fidelity(a: AppQubit, b: AppQubit, target: qutip.Qobj) -> float:
@@ -127,7 +130,7 @@ def nonlocal_cnot_fidelity(fidelity_: float, control: qutip.Qobj, target: qutip.
     >>> round(nonlocal_cnot_fidelity(0.85, input_ket("+"), input_ket("0")), 12)   # F
     0.85
     """
-    phi = (gates.CNOT * qutip.tensor(control, target)).full().reshape(-1)
+    phi = (gates.CNOT * _qutip().tensor(control, target)).full().reshape(-1)
     e = (1.0 - fidelity_) / 3.0
     total = fidelity_
     for op in (np.kron(np.eye(2), gates.X.full()), np.kron(gates.Z.full(), np.eye(2)),
@@ -174,7 +177,7 @@ class NonlocalCNOT(Application):
         """Fidelity of the two qubits to ``CNOT|control, target⟩``."""
         from qstack.quantum.gates import CNOT
 
-        expected = CNOT * qutip.tensor(self.control_ket, self.target_ket)
+        expected = CNOT * _qutip().tensor(self.control_ket, self.target_ket)
         return {"fidelity": pair_fidelity(results["control"], results["target"], expected)}
 
     def __init__(self, control: str | Sequence[complex] = "+", target: str | Sequence[complex] = "0", *,

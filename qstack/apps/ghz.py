@@ -52,12 +52,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import qutip
 
 from qstack.quantum import gates
+from qstack.quantum._qutip import qutip as _qutip
 from qstack.quantum.core import state_of
 from qstack.quantum.states import fidelity
 from qstack.scenario import STARLIGHT_HARDWARE, load_scenario
@@ -65,6 +65,9 @@ from qstack.stages import Stage
 from qstack.transport.sockets import AppQubit
 
 from .runtime import Application, RoleContext
+
+if TYPE_CHECKING:
+    import qutip
 
 __all__ = [
     "GHZ",
@@ -112,7 +115,7 @@ def ghz_state(n: int) -> qutip.Qobj:
     """
     v = np.zeros((2**n, 1), dtype=complex)
     v[0, 0] = v[-1, 0] = 1 / np.sqrt(2)
-    return qutip.Qobj(v, dims=[[2] * n, [1] * n])
+    return _qutip().Qobj(v, dims=[[2] * n, [1] * n])
 
 
 def ghz_fidelity(qubits: Sequence[AppQubit | None]) -> float:

@@ -36,10 +36,9 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import qutip
 
 from qstack.network.network import QuantumNetwork
 from qstack.proto import AppMessage, TeleportRecord
@@ -51,6 +50,9 @@ from qstack.quantum.kernels import single_threaded_blas
 from qstack.quantum.operations import CORRECTIONS
 from qstack.stages import Stage, StageError
 from qstack.transport.sockets import AppQubit, EPRSocket, TransportLayer
+
+if TYPE_CHECKING:
+    import qutip
 
 __all__ = ["Application", "RoleContext", "AppResult", "run_app", "check_application"]
 

@@ -15,15 +15,19 @@ Werner state is invariant under ``U ⊗ U*``, so the result does not depend on t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import qutip
 
 from qstack.quantum import gates
+from qstack.quantum._qutip import qutip as _qutip
 from qstack.stages import Stage
 from qstack.validation import check_range
 
 from .runtime import Application, RoleContext, run_app
+
+if TYPE_CHECKING:
+    import qutip
 
 __all__ = ["Teleportation", "state_ket"]
 
@@ -34,7 +38,7 @@ def state_ket(theta: float, phi: float) -> qutip.Qobj:
     >>> float(abs(state_ket(np.pi, 0).full()[1, 0]))
     1.0
     """
-    return qutip.Qobj(np.array([[np.cos(theta / 2)], [np.exp(1j * phi) * np.sin(theta / 2)]]))
+    return _qutip().Qobj(np.array([[np.cos(theta / 2)], [np.exp(1j * phi) * np.sin(theta / 2)]]))
 
 
 class Teleportation(Application):

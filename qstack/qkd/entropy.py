@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Literal, NamedTuple, overload
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import brentq
 
 from qstack.physical.units import check_range, check_range_array
 from qstack.quantum.bell import correlation_matrix
@@ -272,12 +271,21 @@ def bell_diagonal_qbers(coefficients: Sequence[float]) -> XZQBER:
     return XZQBER(float(c[1] + c[3]), float(c[2] + c[3]))
 
 
+_BB84_QBER_THRESHOLD: float = 0.11002786443835955
+"""What :func:`bb84_qber_threshold` returns, as a literal so that the modules whose defaults are
+this threshold (:mod:`qstack.qkd.pipeline`, :mod:`qstack.apps.bb84`) need not import
+``scipy.optimize`` (~0.4 s) to set them; ``tests/qkd/test_qkd_entropy.py`` checks it is the root
+bit for bit."""
+
+
 def bb84_qber_threshold() -> float:
     """Return the QBER at which 1 - 2 h(Q) = 0, i.e. h(Q) = 1/2: Q ~ 0.110028 (Shor–Preskill).
 
     >>> round(bb84_qber_threshold(), 6)
     0.110028
     """
+    from scipy.optimize import brentq  # ~0.4 s to import: only here, on first use
+
     return float(brentq(lambda q: binary_entropy(q) - 0.5, 1e-6, 0.5 - 1e-9, xtol=1e-15))
 
 

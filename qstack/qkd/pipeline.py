@@ -38,14 +38,14 @@ from qstack.physical.units import check_range
 from qstack.qkd.authentication import AuthenticatedChannel, AuthenticatedMessage, KeyPool
 from qstack.qkd.bits import as_bits, bits_to_bytes, check_same_length
 from qstack.qkd.cascade import CascadeResult, cascade
-from qstack.qkd.entropy import bb84_qber_threshold, binary_entropy
+from qstack.qkd.entropy import _BB84_QBER_THRESHOLD, binary_entropy
 from qstack.qkd.finite_key import finite_key_length
 from qstack.qkd.privacy import random_toeplitz_seed, toeplitz_hash
 from qstack.qkd.sifting import QBEREstimate, estimate_qber
 
 __all__ = ["KeyResult", "MessageRejected", "QKDAbort", "distil_key"]
 
-DEFAULT_QBER_THRESHOLD: float = bb84_qber_threshold()
+DEFAULT_QBER_THRESHOLD: float = _BB84_QBER_THRESHOLD  # == bb84_qber_threshold()
 """Abort above the BB84 asymptotic limit h(Q) = 1/2, Q ~ 11.0 %."""
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import scipy.fft
 from numpy.typing import ArrayLike, NDArray
 
 from qstack.qkd.bits import as_bits, random_bits
@@ -103,6 +102,8 @@ def toeplitz_hash(bits: ArrayLike, seed: ArrayLike, output_length: int) -> NDArr
     if not 1 <= output_length <= n:
         raise ValueError(f"output_length must be in [1, {n}] for a {n}-bit input, got {output_length}")
     s = _check_seed(seed, n, output_length)
+    import scipy.fft  # imported on first use, not with the module
+
     full = s.size + n - 1
     size = scipy.fft.next_fast_len(full, real=True)
     spectrum = scipy.fft.rfft(s.astype(np.float64), size) * scipy.fft.rfft(x.astype(np.float64), size)

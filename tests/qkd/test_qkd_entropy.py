@@ -62,6 +62,18 @@ def test_bb84_threshold_is_where_h_equals_one_half() -> None:
     assert bb84_asymptotic_rate(q_star + 1e-4) == 0.0
 
 
+def test_threshold_literal_is_the_computed_shor_preskill_root_bit_for_bit() -> None:
+    """The defaults of ``distil_key`` and the BB84 app use a literal of the h(Q) = 1/2 root (so they
+    need no scipy.optimize at import); it is exactly what ``bb84_qber_threshold()`` computes, so the
+    abort decision is unchanged to the last bit."""
+    from qstack.apps.bb84 import QBER_THRESHOLD
+    from qstack.qkd.entropy import _BB84_QBER_THRESHOLD
+    from qstack.qkd.pipeline import DEFAULT_QBER_THRESHOLD
+
+    assert _BB84_QBER_THRESHOLD == bb84_qber_threshold() == DEFAULT_QBER_THRESHOLD == QBER_THRESHOLD
+    assert abs(binary_entropy(_BB84_QBER_THRESHOLD) - 0.5) < 1e-15
+
+
 def test_bb84_rate_values() -> None:
     """1 - 2h(Q): 1 at Q = 0, 1 - 2h(0.05) at 5 %, zero at 11 % and above (clipped)."""
     assert bb84_asymptotic_rate(0.0) == 1.0
