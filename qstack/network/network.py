@@ -24,7 +24,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from qstack.link.protocol import LinkLayer, bell_coefficients
+from qstack.link.protocol import LinkLayer
 from qstack.link.service import LinkErr
 from qstack.network.policies import ROUTING, register_routing_function
 from qstack.network.protocol import NetworkLayer
@@ -330,21 +330,12 @@ class QuantumNetwork:
             self.link_layers[end].attach(name, peer, side, station, list(range(start, start + k)), hardware, scheme)
         base = scheme.model(hardware, 0.0)
         self.links[name] = LinkView(station, self.link_layers[spec.a].by_link[name], base)
-        if base is not None:
-            bell = base.outcomes()[0][0]
-            lc = bell_coefficients(base, hardware.raw_w, bell)
-            coeffs = tuple(lc[i ^ bell] for i in range(4))
-            p = base.success_probability
-            cost = base.mean_attempt_time / p if p > 0 and hasattr(base, "mean_attempt_time") else \
-                (base.cycle_time / p if p > 0 else math.inf)
-        else:
-            coeffs, cost = (0.25, 0.25, 0.25, 0.25), math.inf
         self._classical.add_edge(spec.a, spec.b, delay=da + db)
         self._secure(connect(self.runtimes[spec.a].classical, self.runtimes[spec.b].classical, da + db))
         self._channels.add((spec.a, spec.b))
         self._channels.add((spec.b, spec.a))
         herald_delay = getattr(base, "round_period", 0.0) + da + db  # see LinkInfo.herald_delay
-        return LinkInfo(name, spec.a, spec.b, hardware, scheme, coeffs, cost, herald_delay)  # type: ignore[arg-type]
+        return LinkInfo.from_model(name, spec.a, spec.b, hardware, scheme, base, herald_delay)
 
     def _secure(self, channels: tuple[Any, Any]) -> None:
         """Key both directions of a new channel pair with their endpoints' pre-shared key."""

@@ -16,6 +16,7 @@ memories this is ``1/4 + w(1 + 2 c_a c_b)/4`` with ``c = e^{−t/T2}``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +61,23 @@ class LinkInfo:
     coefficients: tuple[float, float, float, float]
     cost: float
     herald_delay: float = 0.0
+
+    @classmethod
+    def from_model(cls, name: str, a: str, b: str, hardware: Any, scheme: Any, base: Any,
+                   herald_delay: float = 0.0) -> LinkInfo:
+        """The link as heralded by ``base`` (its scheme's model with no fidelity demand, or None):
+        the coefficients of a pair in its announced frame, and the mean time per pair."""
+        if base is None:
+            return cls(name, a, b, hardware, scheme, (0.25, 0.25, 0.25, 0.25), math.inf, herald_delay)
+        from qstack.link.protocol import bell_coefficients
+
+        bell = base.outcomes()[0][0]
+        lc = bell_coefficients(base, hardware.raw_w, bell)
+        coeffs = (lc[bell], lc[1 ^ bell], lc[2 ^ bell], lc[3 ^ bell])
+        p = base.success_probability
+        cost = base.mean_attempt_time / p if p > 0 and hasattr(base, "mean_attempt_time") else \
+            (base.cycle_time / p if p > 0 else math.inf)
+        return cls(name, a, b, hardware, scheme, coeffs, cost, herald_delay)
 
 
 class Topology:

@@ -185,10 +185,13 @@ def test_any_fidelity_outside_unit_interval_is_refused(message, value):
 
 
 def test_boundaries_are_allowed():
-    validate(request(min_fidelity=0.0, max_time=0.0))
-    validate(request(min_fidelity=1.0))
-    validate(CreateOk(pair=AB, bell_index=3, goodness=1.0, outcome=1))
-    validate(setup(source="A", destination="B", route=["A", "B"]))
+    """Fidelities 0 and 1, a zero max_time, Bell index 3 and a one-hop route are in range: they
+    validate and survive the wire unchanged."""
+    for message in (request(min_fidelity=0.0, max_time=0.0), request(min_fidelity=1.0),
+                    CreateOk(pair=AB, bell_index=3, goodness=1.0, outcome=1),
+                    setup(source="A", destination="B", route=["A", "B"])):
+        assert validate(message) is None
+        assert decode(raw(message)) == message
 
 
 def test_validate_rejects_non_bodies():

@@ -17,7 +17,6 @@ network time 0) and ``scale`` (network seconds per wall second).
 from __future__ import annotations
 
 import io
-import math
 import pickle
 import time
 from collections import deque
@@ -85,25 +84,16 @@ class _StationProxy:
 
 def _link_infos(scenario: Any) -> list[Any]:
     """The static topology's links, as :class:`QuantumNetwork` computes them."""
-    from qstack.link.protocol import bell_coefficients
     from qstack.network.topology import LinkInfo
     from qstack.physical.station import LINK_SCHEMES
 
     infos = []
     for spec in scenario.links:
-        hardware, _, _ = scenario.link_hardware(spec)
+        hardware, da, db = scenario.link_hardware(spec)
         scheme = LINK_SCHEMES.create(spec.scheme)
         base = scheme.model(hardware, 0.0)
-        if base is not None:
-            bell = base.outcomes()[0][0]
-            lc = bell_coefficients(base, hardware.raw_w, bell)
-            coeffs = tuple(lc[i ^ bell] for i in range(4))
-            p = base.success_probability
-            cost = base.mean_attempt_time / p if p > 0 and hasattr(base, "mean_attempt_time") else \
-                (base.cycle_time / p if p > 0 else math.inf)
-        else:
-            coeffs, cost = (0.25, 0.25, 0.25, 0.25), math.inf
-        infos.append(LinkInfo(f"{spec.a}-{spec.b}", spec.a, spec.b, hardware, scheme, coeffs, cost))
+        herald_delay = getattr(base, "round_period", 0.0) + da + db  # see LinkInfo.herald_delay
+        infos.append(LinkInfo.from_model(f"{spec.a}-{spec.b}", spec.a, spec.b, hardware, scheme, base, herald_delay))
     return infos
 
 
