@@ -224,7 +224,9 @@ class BB84Settings:
     refused); ``cascade_passes``; ``auth_key``, the pre-shared authentication key
     (``{file = "path"}`` or ``{hex = "..."}``, :func:`qstack.qkd.load_preshared_key`; at least
     :func:`auth_key_bits_needed` bits), or ``auth_key_bits`` for the size of a fresh key
-    (default 8192; not both); ``sampling``: ``"pulse"`` (every pulse drawn) or ``"click"`` (only the pulses
+    (default 8192; not both); ``pass_start`` (s from the peak, may be negative) where the pulses
+    begin on a ``satellite_downlink`` pass (default: where the pass rises into its window);
+    ``sampling``: ``"pulse"`` (every pulse drawn) or ``"click"`` (only the pulses
     whose photons reach the detector are drawn, exactly in distribution — for long runs).
 
     >>> BB84Settings(pulses=1000, repetition_rate="1 GHz").repetition_rate
@@ -254,6 +256,7 @@ class BB84Settings:
     auth_key: Mapping[str, str] | None = None
     auth_key_bits: int | None = None
     sampling: str = "pulse"
+    pass_start: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.pulses, bool) or not isinstance(self.pulses, (int, np.integer)) or self.pulses < 1:
@@ -263,6 +266,9 @@ class BB84Settings:
         if self.sampling not in ("pulse", "click"):
             raise ValueError(f'sampling must be "pulse" or "click", got {self.sampling!r}')
         object.__setattr__(self, "pulses", int(self.pulses))
+        if self.pass_start is not None:
+            object.__setattr__(self, "pass_start", check_range(
+                "pass_start", parse_quantity(self.pass_start, "time"), unit="s from the pass's peak"))
         object.__setattr__(self, "repetition_rate", check_range(
             "repetition_rate", parse_quantity(self.repetition_rate, "frequency"), low=0.0, low_inclusive=False))
         mu = check_range("mu", self.mu, low=0.0, low_inclusive=False)
@@ -409,15 +415,92 @@ class OpticalLink:
                    fibre.delay, pulses / repetition_rate)
 
     @classmethod
+    def downlink(
+        cls, spec: Any, *, pulses: int, repetition_rate: float, detector_efficiency: float,
+        dark_count_probability: float = 0.0, misalignment: float = 0.0, start: float | None = None,
+        seed: int = 0,
+    ) -> OpticalLink:
+        """``pulses`` sent down a satellite pass (:class:`qstack.physical.satellite.DownlinkSpec`).
+
+        The pulses leave at ``repetition_rate`` from time ``start`` (s from the pass's peak;
+        default the start of the visible window) and must end inside the window. The run is cut
+        at the multiples of ``time_step / fading_samples`` (``time_step`` without pointing or
+        scintillation fading): each segment gets the channel's transmissivity at its midpoint's
+        elevation and slant range, and under fading one draw of
+        :meth:`~qstack.physical.freespace.FreeSpaceChannel.sample_transmissivity` (seeded by
+        ``seed`` and the segment's index: deterministic), so segments average over the fading
+        as :func:`~qstack.physical.satellite.downlink_key_budget` does. Sky background adds
+        ``1 - exp(-eta_d N_b)`` to the dark-count probability; ``delay`` is the slant range at
+        ``start`` over c.
+
+        >>> import math
+        >>> from qstack.physical.satellite import XINGLONG, DownlinkSpec
+        >>> spec = DownlinkSpec(500e3, math.radians(49), 848.62e-9, 0.3, XINGLONG, min_elevation=math.radians(20))
+        >>> link = OpticalLink.downlink(spec, pulses=3_000_000, repetition_rate=1e6, detector_efficiency=0.5, start=0.0)
+        >>> link.pulses, round(link.duration, 9)
+        ((1000000, 1000000, 1000000), 3.0)
+        """
+        from qstack.physical.satellite import DownlinkSpec
+        from qstack.physical.units import SPEED_OF_LIGHT
+
+        if not isinstance(spec, DownlinkSpec):
+            raise TypeError(f"spec must be a DownlinkSpec, got {spec!r}")
+        rate = check_range("repetition_rate", repetition_rate, low=0.0, low_inclusive=False, unit="Hz")
+        eta_d = check_range("detector_efficiency", detector_efficiency, low=0.0, high=1.0)
+        sat_pass, channel = spec.satellite_pass(), spec.channel()
+        first, last = sat_pass.visible_window
+        t0 = first if start is None else check_range("pass_start", start, low=first, high=last,
+                                                     unit="s from the pass's peak (its visible window)")
+        duration = int(pulses) / rate
+        if t0 + duration > last + 1e-9 * max(1.0, abs(last)):
+            raise ValueError(f"pulses: {int(pulses)} pulses at {rate:g} Hz take {duration:g} s, past the end of the "
+                             f"pass ({last - t0:g} s from pass_start = {t0:g} s); allowed: pulses <= "
+                             f"{math.floor((last - t0) * rate)}")
+        fading = spec.pointing_jitter > 0 or spec.scintillation_index > 0
+        sub = spec.time_step / (spec.fading_samples if fading else 1)
+        j0, j1 = math.floor(t0 / sub), math.ceil((t0 + duration) / sub - 1e-12)
+        index = np.arange(j0, max(j1, j0 + 1) + 1)
+        edges = np.clip(index * sub, t0, t0 + duration)
+        counts = np.diff(np.round((edges - t0) * rate)).astype(np.int64)
+        keep = counts > 0
+        mids = np.clip(0.5 * (edges[:-1] + edges[1:]), first, last)[keep]
+        curve = sat_pass.loss_curve(channel, mids)
+        eta = np.asarray(curve.transmissivity, dtype=np.float64)
+        if fading:
+            base = math.floor(first / sub)  # segments counted from the window's start: indices >= 0
+            eta = np.array([
+                channel.sample_transmissivity(float(d), float(e), np.random.default_rng([seed, int(j) - base]), 1)[0]
+                for d, e, j in zip(curve.slant_range, curve.elevation, index[:-1][keep], strict=True)])
+        dark = min(1.0 - 1e-15, dark_count_probability + -math.expm1(-eta_d * spec.background_photons()))
+        delay = float(sat_pass.slant_range(t0)) / SPEED_OF_LIGHT
+        return cls(tuple(float(x) for x in eta), tuple(int(n) for n in counts[keep]), eta_d, dark, misalignment,
+                   delay, duration)
+
+    @classmethod
     def from_scenario(cls, scenario: Any, sender: str, receiver: str, settings: BB84Settings) -> OpticalLink:
-        """The scenario's direct link from node ``sender`` to node ``receiver`` (the whole fibre),
-        with the receiver's detector from its hardware profile."""
+        """The scenario's direct link from node ``sender`` to node ``receiver`` (the whole fibre,
+        or a ``satellite_downlink`` pass from ``settings.pass_start``: :meth:`downlink`), with the
+        receiver's detector from its hardware profile (or the link's override)."""
         try:
             spec = scenario.link(sender, receiver)
         except KeyError:
             raise ValueError(f"BB84 needs a direct link between {sender!r} and {receiver!r}; "
                              "the scenario has none") from None
         hardware = scenario.hardware_of(receiver)
+        if getattr(spec, "type", "fibre") == "satellite_downlink":
+            if (spec.a, spec.b) != (sender, receiver):
+                raise ValueError(f"BB84 over the satellite_downlink {spec.a!r} -> {spec.b!r}: the satellite "
+                                 f"({spec.a!r}) must be the sender (alice), got sender {sender!r}")
+            eta_d = hardware.detector_efficiency if spec.detector_efficiency is None else spec.detector_efficiency
+            dark = (hardware.dark_count_probability if spec.dark_count_probability is None
+                    else spec.dark_count_probability)
+            return cls.downlink(spec.satellite, pulses=settings.pulses, repetition_rate=settings.repetition_rate,
+                                detector_efficiency=eta_d, dark_count_probability=dark,
+                                misalignment=settings.misalignment, start=settings.pass_start,
+                                seed=scenario.simulation.seed)
+        if settings.pass_start is not None:
+            raise ValueError(f"pass_start only applies to a satellite_downlink link; {sender!r} -> {receiver!r} "
+                             f"is {getattr(spec, 'type', 'fibre')!r}")
         return cls.fibre(spec.length, pulses=settings.pulses, repetition_rate=settings.repetition_rate,
                          detector_efficiency=hardware.detector_efficiency,
                          dark_count_probability=hardware.dark_count_probability,
