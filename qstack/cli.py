@@ -5,7 +5,8 @@ prints a Bell pair's fidelity after heralding, storage, a swap and a teleportati
 ``qstack run FILE [--json] [--seed N]`` runs a scenario file (:mod:`qstack.scenario`) and prints
 a summary table or one JSON object (keys in README.md); a file with an ``[application]`` table
 runs that application's roles instead. ``qstack stages FILE`` prints the stage of the quantum
-internet the file's network reaches and what the next stage misses. ``qstack examples [DEST]``
+internet the file's network reaches and what the next stage misses. ``qstack report FILE``
+writes one self-contained HTML page about a scenario (:mod:`qstack.report`). ``qstack examples [DEST]``
 copies the example scenarios (``examples/``, ``stages/``) into DEST, so that they can be run
 after a ``pip install`` as in a clone (:mod:`qstack.bundled`).
 
@@ -527,17 +528,23 @@ def _plot(args: argparse.Namespace) -> int:
     from qstack.plot import PlotError, plot_network, plot_table
     from qstack.scenario import ScenarioError
 
-    if (args.table is None) == (args.network is None):
-        print("qstack plot: give a sweep TABLE, or --network FILE for a scenario's network", file=sys.stderr)
+    if sum(x is not None for x in (args.table, args.network, args.waiting)) != 1:
+        print("qstack plot: give a sweep TABLE, or --network FILE for a scenario's network, or --waiting FILE for "
+              "its waiting times", file=sys.stderr)
         return 2
-    source = args.table if args.table is not None else args.network
-    out = args.figure or (os.path.splitext(os.path.basename(source))[0] + (".png" if args.table else "-network.png"))
+    source = next(x for x in (args.table, args.network, args.waiting) if x is not None)
+    tail = ".png" if args.table else "-network.png" if args.network else "-waiting.png"
+    out = args.figure or (os.path.splitext(os.path.basename(source))[0] + tail)
     if not out.endswith((".png", ".svg", ".pdf")):
         print(f"qstack plot: --output {out}: the figure file must end in .png, .svg or .pdf", file=sys.stderr)
         return 2
     try:
         if args.network is not None:
             plot_network(args.network, out)
+        elif args.waiting is not None:
+            from qstack.plot import plot_waiting_times
+
+            plot_waiting_times(args.waiting, out)
         else:
             plot_table(args.table, out, x=args.x, y=args.y)
     except (ScenarioError, OSError) as exc:
@@ -547,6 +554,44 @@ def _plot(args: argparse.Namespace) -> int:
         print(f"qstack plot: {source}: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    """``qstack report FILE``: exit 0 when written, 2 for bad input (nothing written), 3 when the
+    page is written but the scenario's application cannot run on its network (as ``qstack run``)."""
+    from qstack.report import build_report
+    from qstack.scenario import ScenarioError
+
+    out = args.page or (os.path.splitext(os.path.basename(args.file))[0] + "-report.html")
+    if not out.lower().endswith((".html", ".htm")):
+        print(f"qstack report: --output {out}: the report file must end in .html", file=sys.stderr)
+        return 2
+    problem = _check_output("report", out)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
+    if args.table is not None and not os.path.isfile(args.table):
+        print(f"qstack report: --table {args.table}: No such file or directory", file=sys.stderr)
+        return 2
+    try:
+        report = build_report(args.file, seed=args.seed, table=args.table)
+    except (ScenarioError, OSError) as exc:
+        print(_load_error("report", args.file, exc), file=sys.stderr)
+        return 2
+    except ValueError as exc:  # an unreadable --table, an application's bad parameters
+        print(f"qstack report: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        report.write(out)
+    except OSError as exc:
+        print(f"qstack report: --output {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} (stage {int(report.stage)}, {report.stage.title})", file=sys.stderr)
+    if report.refused is not None:
+        print(f"qstack report: {args.file}: the application cannot run on this network: {report.refused}",
+              file=sys.stderr)
+        return 3
     return 0
 
 
@@ -608,11 +653,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     plot = sub.add_parser("plot", help="draw a sweep table's figures, or a scenario's network (PNG/SVG)")
     plot.add_argument("table", nargs="?", default=None, help="a table written by qstack sweep (.parquet or .csv)")
     plot.add_argument("--network", metavar="FILE", default=None, help="draw this scenario's network instead")
+    plot.add_argument("--waiting", metavar="FILE", default=None,
+                      help="draw the waiting times between deliveries: of a scenario (run once; with the closed "
+                           "form of a single link) or of a records file (.csv/.parquet of qstack run --records)")
     plot.add_argument("-o", "--output", dest="figure", metavar="FIGURE", default=None,
                       help="the figure file: .png, .svg or .pdf (default: the input's name with .png)")
     plot.add_argument("--x", default=None, help="draw one panel: this column on the x axis (with --y)")
     plot.add_argument("--y", default=None, help="the figure on the y axis, e.g. rate or fidelity_mean (with --x)")
     plot.set_defaults(func=_plot)
+    report = sub.add_parser("report", help="write one self-contained HTML page about a scenario (network drawing, "
+                                           "stage, key figures, plots)")
+    report.add_argument("file", help="scenario file (TOML)")
+    report.add_argument("-o", "--output", dest="page", metavar="PAGE", default=None,
+                        help="the page: .html (default: the scenario's name with -report.html)")
+    report.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    report.add_argument("--table", metavar="TABLE", default=None,
+                        help="also draw this sweep table's standard figures (.csv or .parquet of qstack sweep)")
+    report.set_defaults(func=_report)
     _add_realtime_commands(sub)
     sub.add_parser("conformance", add_help=False,
                    help="check a protocol implementation against its layer's contract (docs/conformance.md)")

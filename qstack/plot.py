@@ -14,7 +14,10 @@ Error bars are the table's standard errors (``<figure>_stderr``); the other swep
 one line each, named in the legend. ``--x FIELD --y FIGURE`` draws one panel of any two
 columns instead. :func:`plot_network` draws a scenario's network: nodes by role, each link with
 its length, and the quantum-internet stage the network reaches (:func:`qstack.stages.network_stage`)
-in the title.
+in the title. :func:`plot_waiting_times` draws the distribution of a run's waiting times (the
+time between consecutive deliveries of a flow, from its per-pair records), with the closed form
+of a single link (:func:`single_link_waiting_time`: ``n ~ Geometric(p)`` attempts, mean
+``attempt period / p`` when the link is free again within one attempt cycle) drawn over it.
 
 matplotlib is imported inside the functions, with the non-interactive Agg backend: importing
 this module costs nothing, and nothing opens a window.
@@ -37,7 +40,8 @@ from typing import Any
 
 from qstack._optional import require
 
-__all__ = ["PlotError", "Panel", "plot_network", "plot_table", "standard_panels"]
+__all__ = ["LinkWaitingTime", "PlotError", "Panel", "plot_network", "plot_table", "plot_waiting_times",
+           "single_link_waiting_time", "standard_panels", "waiting_times"]
 
 _COHERENCE_KEYS = ("t1", "t2", "depolarizing_time")
 
@@ -337,5 +341,276 @@ def plot_network(scenario: Any, path: str | os.PathLike[str] | None = None) -> A
                  f"stage {int(stage)} ({stage.title})")
     ax.legend(loc="best", fontsize="small", markerscale=0.4)
     ax.set_axis_off()
+    _save(fig, path)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Waiting times
+
+
+@dataclass(frozen=True)
+class LinkWaitingTime:
+    """The closed form of a single link's waiting time between deliveries (one memory position
+    at each end, swap-free): each cycle of the position pair is ``T = offset + (n − 1)·cycle``,
+    ``n ~ Geometric(success_probability)`` the attempts up to the successful one, ``cycle`` the
+    attempt period ``max(2d, 1/attempt_rate)`` and ``offset`` the time from the successful
+    emission to the next first attempt (renewal theory, as in tests/network/test_network_timing.py).
+    When the link is free again within one cycle (``offset == cycle``) the mean is the textbook
+    ``cycle / p``.
+
+    >>> w = LinkWaitingTime("a-b", success_probability=0.25, cycle=1e-3, offset=1e-3)
+    >>> round(w.mean, 15), round(w.std, 15)                       # c/p and c·√(1−p)/p
+    (0.004, 0.003464101615138)
+    >>> round(w.probability(1, 1), 12), round(w.probability(2, 3), 12)   # p, p(1−p) + p(1−p)²
+    (0.25, 0.328125)
+    """
+
+    link: str
+    success_probability: float
+    cycle: float
+    offset: float
+
+    @property
+    def mean(self) -> float:
+        """``E[T] = offset + (1/p − 1)·cycle`` (s)."""
+        return self.offset + (1.0 / self.success_probability - 1.0) * self.cycle
+
+    @property
+    def std(self) -> float:
+        """``√Var T = cycle·√(1 − p)/p`` (s)."""
+        p = self.success_probability
+        return self.cycle * math.sqrt(1.0 - p) / p
+
+    def time(self, attempts: int) -> float:
+        """The waiting time (s) when the ``attempts``-th attempt succeeds."""
+        return self.offset + (attempts - 1) * self.cycle
+
+    def probability(self, first: int, last: int) -> float:
+        """``P(first ≤ n ≤ last) = (1 − p)^(first−1) − (1 − p)^last`` (``1 ≤ first ≤ last``)."""
+        if not 1 <= first <= last:
+            raise ValueError(f"need 1 <= first <= last, got first={first}, last={last}")
+        log_q = math.log1p(-self.success_probability) if self.success_probability < 1.0 else -math.inf
+        return math.exp((first - 1) * log_q) - (math.exp(last * log_q) if log_q > -math.inf else 0.0)
+
+
+def single_link_waiting_time(scenario: Any) -> LinkWaitingTime:
+    """The closed form (:class:`LinkWaitingTime`) of the waiting time between deliveries of a
+    scenario that is one swap-free link: two nodes, one fibre link with its station in the
+    middle, one memory position at each end, interleaved rounds, one request between the two
+    nodes with no fidelity threshold, no application. Then a delivered pair frees its positions
+    ``x = 2d + 2D`` after its emission (herald back to both ends ``2d``, the network layer's
+    TRACK and confirmation ``2D``; ``d`` the arm delay, ``D = 2d`` the node-to-node delay), and
+    the next first attempt comes ``cycle·max(1, ⌈x/cycle⌉)`` after the emission on the slotted
+    clock, ``max(x, cycle)`` on the free one. ``p`` and the cycle are the link model's
+    (``QuantumNetwork.links[name].base_model``).
+
+    Raises :class:`PlotError` saying which condition the scenario misses.
+
+    >>> from qstack.scenario import linear_chain
+    >>> w = single_link_waiting_time(linear_chain(2, "10 km", memory_positions=1))
+    >>> w.cycle, w.offset, round(w.mean / (w.cycle / w.success_probability), 12)   # 2 kHz: free within a cycle
+    (0.0005, 0.0005, 1.0)
+    """
+    from qstack.network import build_network
+    from qstack.scenario import Scenario, load_scenario
+
+    loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+    def refuse(why: str) -> PlotError:
+        return PlotError(f"no closed form of the waiting time: {why}")
+
+    if loaded.application is not None:
+        raise refuse("the scenario runs an application, which consumes pairs on its own schedule")
+    if len(loaded.nodes) != 2 or len(loaded.links) != 1:
+        raise refuse(f"it needs one link between two nodes, the network has {len(loaded.nodes)} nodes and "
+                     f"{len(loaded.links)} links")
+    (link,) = loaded.links
+    if len(loaded.requests) != 1:
+        raise refuse(f"it needs exactly one request, the scenario has {len(loaded.requests)}")
+    (request,) = loaded.requests
+    if request.min_fidelity > 0.0:
+        raise refuse(f"the request's min_fidelity = {request.min_fidelity:g} may discard pairs (needs 0)")
+    if link.type != "fibre":
+        raise refuse(f"link {link.a}-{link.b} is of type {link.type!r} (needs 'fibre')")
+    if link.rounds != "interleaved":
+        raise refuse(f"link {link.a}-{link.b} has rounds = {link.rounds!r} (needs 'interleaved')")
+    positions = loaded.link_memory_positions(link)
+    if tuple(positions) != (1, 1):
+        raise refuse(f"link {link.a}-{link.b} has {'/'.join(map(str, positions))} memory positions per end "
+                     "(needs 1: with K position pairs the deliveries interleave K renewal processes)")
+    net = build_network(loaded)
+    view = net.links[f"{link.a}-{link.b}"]
+    model = view.base_model
+    if model is None or not hasattr(model, "cycle_time"):
+        raise refuse(f"link {link.a}-{link.b}'s scheme {link.scheme!r} has no attempt-cycle model")
+    da, db = view.delay_a, view.delay_b
+    if not math.isclose(da, db, rel_tol=1e-12, abs_tol=1e-15):
+        raise refuse(f"the station of link {link.a}-{link.b} is off-centre (arm delays {da:.6g} s and {db:.6g} s)")
+    c, p = float(model.cycle_time), float(model.success_probability)
+    if not (c > 0.0 and 0.0 < p <= 1.0):
+        raise refuse(f"link {link.a}-{link.b} has cycle {c:g} s and success probability {p:g}")
+    x = 2.0 * da + 2.0 * (da + db)
+    cutoff = loaded.policies.cutoff
+    if isinstance(cutoff, int | float) and not isinstance(cutoff, bool) and cutoff < x:
+        raise refuse(f"the cut-off {cutoff:g} s is shorter than a pair's way to delivery ({x:.6g} s)")
+    offset = c * max(1, math.ceil(x / c - 1e-9)) if link.attempt_clock == "slotted" else max(x, c)
+    return LinkWaitingTime(f"{link.a}-{link.b}", p, c, offset)
+
+
+def waiting_times(rows: Sequence[Mapping[str, Any]]) -> dict[int, list[float]]:
+    """Each flow's waiting times (s): the time between consecutive deliveries, from per-pair
+    rows (:class:`qstack.recorder.PairRecords` — ``qstack run --records``) with ``time`` and
+    ``flow_id``. The first pair of a flow is left out (its wait started at the flow's set-up,
+    which the rows do not hold), so a flow of ``n`` pairs gives ``n − 1`` waiting times.
+
+    >>> waiting_times([{"time": 0.5, "flow_id": 1}, {"time": 0.75, "flow_id": 1}, {"time": 1.5, "flow_id": 1}])
+    {1: [0.25, 0.75]}
+    """
+    times: dict[int, list[float]] = {}
+    for row in rows:
+        try:
+            times.setdefault(int(row["flow_id"]), []).append(float(row["time"]))
+        except KeyError as exc:
+            raise PlotError(f"a per-pair record has no {exc.args[0]!r} column (records of qstack run --records "
+                            "have time and flow_id)") from None
+    out = {}
+    for flow, ts in sorted(times.items()):
+        ts.sort()
+        out[flow] = [b - a for a, b in zip(ts, ts[1:], strict=False)]
+    return out
+
+
+def _records_of(source: Any, scenario: Any) -> tuple[list[Mapping[str, Any]], Any]:
+    """(per-pair rows, the scenario or None) of ``plot_waiting_times``'s source."""
+    from qstack.scenario import Scenario, load_scenario
+
+    if isinstance(source, Mapping) and "records" in source:
+        return list(source["records"]), scenario
+    if isinstance(source, list | tuple):
+        return list(source), scenario
+    if isinstance(source, str | os.PathLike) and Path(source).suffix.lower() in (".csv", ".parquet"):
+        from qstack.sweep import read_table
+
+        columns = read_table(source)
+        n = len(next(iter(columns.values()), []))
+        return [{k: v[i] for k, v in columns.items()} for i in range(n)], scenario
+    loaded = source if isinstance(source, Scenario) else load_scenario(source)
+    return run_records(loaded), loaded
+
+
+def run_records(scenario: Any) -> list[dict[str, Any]]:
+    """Run ``scenario`` (a network, or its application when it has one) and return its per-pair rows."""
+    if scenario.application is not None:
+        from qstack.apps import make_application, run_app
+
+        spec = scenario.application
+        app = make_application(spec.name, spec.params, spec.roles)
+        return list(run_app(app, scenario, spec.roles, record=True).records or [])
+    from qstack.network.runner import run_scenario
+
+    return list(run_scenario(scenario, record=True)["records"])
+
+
+def _time_unit(values: Sequence[float]) -> tuple[str, float]:
+    top = max((abs(v) for v in values if math.isfinite(v)), default=1.0)
+    if top < 1e-3:
+        return "µs", 1e6
+    if top < 1.0:
+        return "ms", 1e3
+    return "s", 1.0
+
+
+#: most bars a waiting-time histogram draws (lattice bins are merged beyond it)
+MAX_BINS = 60
+
+
+def plot_waiting_times(source: Any, path: str | os.PathLike[str] | None = None, *, scenario: Any = None,
+                       flows: Sequence[int] | None = None) -> Any:
+    """Draw the distribution of the waiting times between deliveries (:func:`waiting_times`),
+    one panel per flow: the fraction of pairs per bin with binomial error bars, the measured
+    mean ± its standard error, and — for a single link (:func:`single_link_waiting_time`) — the
+    geometric distribution's probability per bin and its mean (dashed). Bins of a single link
+    are whole numbers of attempt cycles, centred on the times the distribution can take.
+
+    ``source``: a scenario (path, dict or :class:`~qstack.scenario.Scenario`: it is run with
+    per-pair records), a records file (``.csv``/``.parquet`` of ``qstack run --records``), a
+    list of record rows, or a run summary with ``"records"``; ``scenario`` gives the scenario
+    of records for the closed form. Saves to ``path`` when given; returns the figure.
+
+    >>> from qstack.scenario import linear_chain
+    >>> fig = plot_waiting_times(linear_chain(2, "10 km", memory_positions=1, duration="0.5 s"))
+    >>> fig.axes[0].get_xlabel()
+    'waiting time between deliveries (ms)'
+    """
+    import numpy as np
+
+    rows, scen = _records_of(source, scenario)
+    per_flow = waiting_times(rows)
+    if flows is not None:
+        missing = [f for f in flows if f not in per_flow]
+        if missing:
+            raise PlotError(f"no deliveries of flow {missing[0]} in the records; flows: "
+                            f"{', '.join(map(str, per_flow)) or 'none'}")
+        per_flow = {f: per_flow[f] for f in flows}
+    per_flow = {f: g for f, g in per_flow.items() if g}
+    if not per_flow:
+        raise PlotError("no waiting time to draw: no flow delivered two pairs")
+    model, why = None, None
+    if scen is not None:
+        try:
+            model = single_link_waiting_time(scen)
+        except PlotError as exc:
+            why = str(exc)
+    ends = {int(r["flow_id"]): (r.get("source"), r.get("destination")) for r in rows}
+    fig = _figure(len(per_flow))
+    cols = min(len(per_flow), 2)
+    for i, (flow, gaps) in enumerate(per_flow.items()):
+        ax = fig.add_subplot(math.ceil(len(per_flow) / cols), cols, i + 1)
+        data = np.asarray(gaps, dtype=float)
+        unit, f = _time_unit([float(data.max()), model.mean if model else 0.0])
+        n = data.size
+        if model is not None:
+            attempts = np.rint((data - model.offset) / model.cycle).astype(np.int64) + 1
+            top = int(max(attempts.max(), math.ceil(3 * model.mean / model.cycle)))
+            width = max(1, math.ceil(top / MAX_BINS))
+            firsts = np.arange(1, top + 1, width)
+            edges = np.append(firsts, firsts[-1] + width) - 0.5
+            counts, _ = np.histogram(attempts, bins=edges)
+            centres = np.array([model.time(int(k)) + (width - 1) * model.cycle / 2 for k in firsts])
+            expected = [model.probability(int(k), int(k) + width - 1) for k in firsts]
+            bar_width = width * model.cycle * f
+        else:
+            counts, edges = np.histogram(data, bins=min(MAX_BINS, max(5, int(math.sqrt(n)))))
+            centres = (edges[:-1] + edges[1:]) / 2
+            bar_width = float(edges[1] - edges[0]) * f
+            expected = None
+        frac = counts / n
+        err = np.sqrt(counts * (1 - frac)) / n
+        ax.bar(centres * f, frac, width=bar_width * 0.9, color="tab:blue", alpha=0.6,
+               yerr=err, error_kw={"elinewidth": 0.8, "capsize": 1.5}, label=f"measured ({n} waiting times)")
+        mean, se = float(data.mean()), float(data.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+        ax.axvline(mean * f, color="tab:blue", linewidth=1.5,
+                   label=f"measured mean {mean * f:.4g} ± {se * f:.2g} {unit}" if math.isfinite(se)
+                   else f"measured mean {mean * f:.4g} {unit}")
+        if model is not None and expected is not None:
+            ax.plot(centres * f, expected, linestyle="none", marker="_", markersize=9, markeredgewidth=2,
+                    color="black", label=f"geometric, p = {model.success_probability:.4g} per attempt of "
+                                         f"{model.cycle * f:.4g} {unit}")
+            form = "c/p" if math.isclose(model.offset, model.cycle, rel_tol=1e-12) else "offset + (1/p − 1)c"
+            ax.axvline(model.mean * f, color="black", linestyle="--", linewidth=1.5,
+                       label=f"analytic mean {form} = {model.mean * f:.4g} {unit}")
+        elif why is not None:
+            ax.text(0.98, 0.6, why.replace(": ", ":\n", 1), transform=ax.transAxes, ha="right", va="top",
+                    fontsize="x-small", wrap=True)
+        src, dst = ends.get(flow, (None, None))
+        route = f" ({src} → {dst})" if src and dst else ""
+        ax.set_title(f"waiting-time distribution, flow {flow}{route}")
+        ax.set_xlabel(f"waiting time between deliveries ({unit})")
+        binned = f"{bar_width:.3g} {unit}"
+        ax.set_ylabel(f"fraction of waiting times per {binned} bin")
+        ax.set_xlim(left=0.0)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize="small")
     _save(fig, path)
     return fig

@@ -26,7 +26,14 @@ Models
   attenuation from its ``LinkSpec``s, each hop's receiver detector from its hardware profile).
   ``stages/stage0/beijing_shanghai.toml`` chains 32 trusted nodes over ~2000 km after the
   Beijing–Shanghai backbone (Chen et al., Nature 589, 214 (2021)); its hop lengths are
-  illustrative.
+  illustrative. ``hops`` gives each hop its own settings (source, pulses, detector, dark
+  counts, sender, start time), from Python or from TOML (``[[application.params.hops]]``),
+  and a hop over a ``type = "satellite_downlink"`` link runs over that link's pass
+  (:class:`qstack.physical.satellite.DownlinkSpec`): a satellite is just another trusted node.
+  :meth:`TrustedRelay.hop_budgets` gives the analytic asymptotic key of each hop
+  (:func:`decoy_hop_rate`; a pass integral for satellite hops) and of the chain
+  (:class:`RelayBudget`: the minimum hop rate, the shortest hop key).
+  ``examples/real/micius_trusted_relay`` and ``examples/real/integrated_network`` use it.
 * :class:`MiciusRelay` — the satellite as the trusted node between Xinglong and Graz (Liao et
   al., "Satellite-relayed intercontinental quantum network", PRL 120, 030501 (2018)): Micius
   runs decoy-state BB84 down to each station during a separate pass
@@ -58,7 +65,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,10 +99,15 @@ from .bb84 import (
 from .runtime import Application, RoleContext
 
 __all__ = [
+    "HOP_KEYS",
+    "Hop",
+    "HopBudget",
     "MiciusRelay",
     "PassBudget",
+    "RelayBudget",
     "RelayResult",
     "TrustedRelay",
+    "decoy_hop_rate",
     "micius_pass_budget",
     "relay_chain",
 ]
@@ -140,28 +152,243 @@ class RelayResult:
         return min(self.link_rates)
 
 
+HOP_KEYS: tuple[str, ...] = ("sender", "start", "detector_efficiency", "dark_count_probability", "pulse_fraction",
+                             "f_ec")
+"""Keys of a ``hops`` entry besides the :class:`~qstack.apps.bb84.BB84Settings` fields."""
+
+
 @dataclass(frozen=True)
-class _Hop:
+class Hop:
+    """One hop of a trusted relay, ready to run: its optical path and who sends.
+
+    ``link`` the :class:`~qstack.apps.bb84.OpticalLink` (the receiver's detector included; on a
+    satellite hop its dark-count probability includes the sky background); ``transmitter``
+    ``"left"`` or ``"right"``, the end of the hop that sends the pulses; ``start`` when its
+    quantum transmission begins (s); ``settings`` its BB84 settings (None: the relay's);
+    ``kind`` the scenario link's type (``"fibre"`` or ``"satellite_downlink"``); ``f_ec`` the
+    error-correction efficiency of its analytic rate; ``downlink`` the
+    :class:`~qstack.physical.satellite.DownlinkSpec` of a satellite hop (None on fibre);
+    ``station_dark`` the receiver's dark-count probability before sky background; ``seed``
+    the fading seed of the analytic pass budget.
+    """
+
     link: OpticalLink
     transmitter: str  # "left" or "right" end of the hop sends the pulses
     start: float = 0.0  # when the hop's quantum transmission starts (s)
+    settings: BB84Settings | None = None
+    kind: str = "fibre"
+    f_ec: float = 1.16
+    downlink: Any = None
+    station_dark: float = 0.0
+    seed: int = 0
+
+
+_Hop = Hop  # the name older code (MiciusRelay) builds hops with
+
+
+@dataclass(frozen=True)
+class HopBudget:
+    """The asymptotic decoy-state key of one hop, every pulse counted (no finite-size terms).
+
+    ``index`` (hop ``j`` joins ``roles[j]`` and ``roles[j + 1]``), ``kind`` (the link type),
+    ``duration`` (s) of its quantum transmission, ``secret_bits`` over that time, ``qber`` of
+    the signal and channel ``transmissivity`` (means over the samples of a pass); ``key_rate``
+    their ratio. Fibre: :func:`decoy_hop_rate`; satellite: the pass integral
+    :func:`qstack.physical.satellite.downlink_key_budget`.
+    """
+
+    index: int
+    kind: str
+    duration: float
+    secret_bits: float
+    qber: float
+    transmissivity: float
+
+    @property
+    def key_rate(self) -> float:
+        """Secret bits per second of the hop's transmission (the pass mean on a satellite hop)."""
+        return self.secret_bits / self.duration if self.duration > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class RelayBudget:
+    """The analytic key budget of a trusted chain: one :class:`HopBudget` per hop.
+
+    The relayed key is XORed through every trusted node, so it is as long as the shortest link
+    key (``relayed_bits`` = min secret bits) and its rate is the slowest hop's
+    (``end_to_end_rate`` = min key rate, hop ``bottleneck``).
+    """
+
+    hops: tuple[HopBudget, ...]
+
+    @property
+    def link_rates(self) -> tuple[float, ...]:
+        """Each hop's secret key rate (bits/s)."""
+        return tuple(h.key_rate for h in self.hops)
+
+    @property
+    def end_to_end_rate(self) -> float:
+        """The chain's key rate: the minimum hop rate (bits/s)."""
+        return min(self.link_rates)
+
+    @property
+    def relayed_bits(self) -> float:
+        """The relayed key: the shortest hop key (bits)."""
+        return min(h.secret_bits for h in self.hops)
+
+    @property
+    def bottleneck(self) -> int:
+        """Index of the slowest hop (the first one if several tie)."""
+        rates = self.link_rates
+        return rates.index(min(rates))
+
+
+def decoy_hop_rate(settings: BB84Settings, channel_efficiency: float, dark_count_probability: float,
+                   f_ec: float = 1.16) -> tuple[float, float]:
+    """Asymptotic secret key rate (bits/s) and signal QBER of decoy-state BB84 over one channel.
+
+    ``channel_efficiency`` eta = transmissivity x detector efficiency; the gains and QBERs of the
+    signal, decoy and vacuum are :func:`~qstack.apps.bb84.expected_gain_qber` (the model the
+    simulation samples, intercept–resend included); the rate is
+    ``p_signal x repetition_rate x`` :func:`qstack.qkd.decoy_state_rate` (vacuum + weak decoy,
+    GLLP, sifting 1/2).
+
+    >>> s = BB84Settings(mu=0.5, nu=0.1, p_signal=0.7, p_decoy=0.2, p_vacuum=0.1, repetition_rate=1e9)
+    >>> rate, qber = decoy_hop_rate(s, 0.1 * 0.2, 1e-6)   # 50 km of fibre, 20 % detector
+    >>> round(rate / 1e3), round(qber, 4)
+    (1347, 0.015)
+    """
+    if settings.source != "decoy":
+        raise ValueError(f'decoy_hop_rate needs source = "decoy", got {settings.source!r}')
+    eta = check_range("channel_efficiency", channel_efficiency, low=0.0, high=1.0)
+    y0 = check_range("dark_count_probability", dark_count_probability, low=0.0, high=1.0, high_inclusive=False)
+    check_range("f_ec", f_ec, low=1.0)
+    e_d, eve = settings.misalignment, settings.eavesdropper
+    q_mu, e_mu = expected_gain_qber(settings.mu, eta, y0, e_d, eve)
+    q_nu, e_nu = expected_gain_qber(settings.nu, eta, y0, e_d, eve)
+    q_0, _ = expected_gain_qber(0.0, eta, y0, e_d, eve)
+    if q_mu == 0.0 or q_nu == 0.0:
+        return 0.0, 0.0
+    per_pulse = decoy_state_rate(settings.mu, settings.nu, q_mu, min(e_mu, 0.5), q_nu, min(e_nu, 1.0), q_0, f_ec)
+    return settings.p_signal * settings.repetition_rate * per_pulse, e_mu
+
+
+def _hop_params(hops: Any, roles: tuple[str, ...], base: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """Check ``hops`` (one table or None per hop) and build each hop's settings."""
+    count = len(roles) - 1
+    if hops is None:
+        hops = [None] * count
+    if isinstance(hops, Mapping):  # {hop index or "left-right" role pair: table}; other hops: the relay's settings
+        names = {f"{roles[j]}-{roles[j + 1]}": j for j in range(count)} | {str(j): j for j in range(count)}
+        listed: list[Any] = [None] * count
+        for key, entry in hops.items():
+            j = key if isinstance(key, int) and not isinstance(key, bool) and 0 <= key < count else names.get(str(key))
+            if j is None:
+                raise ValueError(f"hops.{key}: no such hop; name a hop by its index 0..{count - 1} or its roles "
+                                 f"like {roles[0]}-{roles[1]!s}")
+            if listed[j] is not None:
+                raise ValueError(f"hops.{key}: hop {j} is given twice")
+            listed[j] = {} if entry is None else entry
+        hops = listed
+    if isinstance(hops, (str, bytes)) or not isinstance(hops, Sequence):
+        raise ValueError(f"hops must be a list of {count} tables (one per hop, {roles[0]} to {roles[-1]}) or a "
+                         f"table of them by hop index or role pair, got {hops!r}")
+    if len(hops) != count:
+        raise ValueError(f"hops must have one entry per hop: {count} for roles {list(roles)}, got {len(hops)}")
+    bb84 = set(BB84Settings.__dataclass_fields__)
+    allowed = sorted(bb84 | set(HOP_KEYS))
+    out = []
+    for j, entry in enumerate(hops):
+        where = f"hops[{j}]"
+        entry = {} if entry is None else entry
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"{where}: must be a table of hop settings, got {entry!r}")
+        unknown = sorted(set(entry) - set(allowed))
+        if unknown:
+            raise ValueError(f"{where}.{unknown[0]}: unknown hop setting; allowed: {', '.join(allowed)}")
+        try:
+            settings = _settings({**base, **{k: v for k, v in entry.items() if k in bb84}})
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        params: dict[str, Any] = {"settings": settings, "sender": None, "start": 0.0, "detector_efficiency": None,
+                                  "dark_count_probability": None, "pulse_fraction": None, "f_ec": 1.16}
+        sender = entry.get("sender")
+        if sender is not None and sender not in roles[j:j + 2]:
+            raise ValueError(f"{where}.sender: must be one of the hop's roles {roles[j]!r} or {roles[j + 1]!r}, "
+                             f"got {sender!r}")
+        params["sender"] = sender
+        try:
+            if "start" in entry:
+                params["start"] = check_range(f"{where}.start", parse_quantity(entry["start"], "time"), low=0.0,
+                                              unit="s")
+            if entry.get("detector_efficiency") is not None:
+                params["detector_efficiency"] = check_range(f"{where}.detector_efficiency",
+                                                            entry["detector_efficiency"], low=0.0, high=1.0)
+            if entry.get("dark_count_probability") is not None:
+                params["dark_count_probability"] = check_range(
+                    f"{where}.dark_count_probability", entry["dark_count_probability"], low=0.0, high=1.0,
+                    high_inclusive=False)
+            if entry.get("pulse_fraction") is not None:
+                params["pulse_fraction"] = check_range(f"{where}.pulse_fraction", entry["pulse_fraction"], low=0.0,
+                                                       high=1.0, low_inclusive=False)
+            if entry.get("f_ec") is not None:
+                params["f_ec"] = check_range(f"{where}.f_ec", entry["f_ec"], low=1.0)
+        except TypeError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        out.append(params)
+    return tuple(out)
+
+
+def _first(*values: float | None) -> float:
+    return next(float(v) for v in values if v is not None)
 
 
 class TrustedRelay(Application):
     """Key relay along roles ``alice, t1, ..., t<trusted>, bob`` (stage 0: trusted repeater).
 
-    ``trusted`` >= 0 trusted nodes; other keyword arguments are
-    :class:`~qstack.apps.bb84.BB84Settings` fields used on every hop (``sampling`` defaults to
-    ``"click"``). Each hop's left role sends the pulses over the scenario's link between the two
-    roles' nodes. Every role returns a :class:`RelayResult`. Every role's node must have
-    ``role = "end"`` (the trusted nodes run QKD and hold keys; ``run_app``'s stage check also only
-    knows end nodes).
+    ``trusted`` >= 0 trusted nodes (or ``roles``, the chain's role names in order); other keyword
+    arguments are :class:`~qstack.apps.bb84.BB84Settings` fields used on every hop (``sampling``
+    defaults to ``"click"``). ``hops`` (optional) gives each hop its own settings: a list with
+    one table (or None) per hop ``j`` (between ``roles[j]`` and ``roles[j + 1]``), or a table of
+    such tables keyed by hop index or role pair (``"t1-t2"``; hops not named keep the relay's
+    settings), each holding
+    :class:`~qstack.apps.bb84.BB84Settings` fields that override the relay's (``mu``, ``nu``,
+    ``p_signal``, ``pulses``, ``repetition_rate``, ``misalignment``, ``auth_key``, ...) and
+    :data:`HOP_KEYS`:
+
+    * ``detector_efficiency``, ``dark_count_probability``: the receiver's detector (default: the
+      scenario link's override, else the receiving node's hardware profile);
+    * ``sender``: the role that sends the pulses (default: the left role on a fibre, the
+      satellite on a ``satellite_downlink``, which only it can send);
+    * ``start``: when the hop's quantum transmission begins (s or ``"10 min"``; default 0), e.g.
+      a second satellite pass later in the orbit;
+    * ``pulse_fraction`` (satellite hops, default 1): the fraction of the pass's pulses simulated
+      (every pulse costs nothing unless detected, but post-processing 10^6 detections takes
+      seconds);
+    * ``f_ec``: the error-correction efficiency of the analytic rate (:meth:`hop_budgets`, 1.16).
+
+    Each hop runs over the scenario's link between the two roles' nodes: a fibre (length,
+    attenuation), or a ``type = "satellite_downlink"`` link whose pass (the link's
+    :class:`~qstack.physical.satellite.DownlinkSpec`: geometry, loss every ``time_step``, sky
+    background) the satellite node sends over; on such a hop the simulated pulses are cut in
+    slices of the pass's ``time_step`` at the mean transmissivity of the slice. Every role returns
+    a :class:`RelayResult`. Every role's node must have ``role = "end"`` (the trusted nodes run QKD
+    and hold keys; ``run_app``'s stage check also only knows end nodes).
+    :meth:`hop_budgets` gives the analytic asymptotic key of each hop and of the chain.
+
+    >>> from qstack.scenario import load_scenario
+    >>> scenario = load_scenario(relay_chain([20e3, 60e3]))
+    >>> app = TrustedRelay(trusted=1, hops=[{"mu": 0.6}, {"detector_efficiency": 0.5, "pulses": 10**7}])
+    >>> budget = app.hop_budgets(scenario, {"alice": "n0", "t1": "n1", "bob": "n2"})
+    >>> budget.bottleneck, budget.end_to_end_rate == min(budget.link_rates)
+    (1, True)
     """
 
     name = "trusted_relay"
     stage = Stage.TRUSTED_REPEATER
 
-    def __init__(self, trusted: int = 1, *, roles: Sequence[str] | None = None, **params: Any) -> None:
+    def __init__(self, trusted: int = 1, *, roles: Sequence[str] | None = None,
+                 hops: Sequence[Mapping[str, Any] | None] | None = None, **params: Any) -> None:
         if roles is None:
             if isinstance(trusted, bool) or not isinstance(trusted, int) or trusted < 0:
                 raise ValueError(f"trusted must be an integer >= 0, got {trusted!r}")
@@ -170,7 +397,9 @@ class TrustedRelay(Application):
         if len(roles) < 2 or len(set(roles)) != len(roles):
             raise ValueError(f"roles must be at least two distinct names, got {roles}")
         self.roles = roles
-        self.settings: BB84Settings = _settings({"sampling": "click", **params})
+        base = {"sampling": "click", **params}
+        self.settings: BB84Settings = _settings(base)
+        self.hop_params: tuple[dict[str, Any], ...] = _hop_params(hops, roles, base)
         for index, role in enumerate(roles):
             if hasattr(type(self), role):
                 raise ValueError(f"role name {role!r} clashes with an attribute of {type(self).__name__}")
@@ -178,19 +407,97 @@ class TrustedRelay(Application):
 
     # -------------------------------------------------------------- hops
 
-    def hop(self, scenario: Any, nodes: dict[str, str], index: int) -> _Hop:
-        """Hop ``index`` (between ``roles[index]`` and ``roles[index + 1]``): the scenario's fibre."""
-        left, right = nodes[self.roles[index]], nodes[self.roles[index + 1]]
-        return _Hop(OpticalLink.from_scenario(scenario, left, right, self.settings), "left")
+    def hop(self, scenario: Any, nodes: Mapping[str, str], index: int) -> Hop:
+        """Hop ``index`` (between ``roles[index]`` and ``roles[index + 1]``) over the scenario's link."""
+        left_role, right_role = self.roles[index], self.roles[index + 1]
+        left, right = nodes[left_role], nodes[right_role]
+        p = self.hop_params[index]
+        settings: BB84Settings = p["settings"]
+        try:
+            spec = scenario.link(left, right)
+        except KeyError:
+            raise ValueError(f"hop {index} ({left_role} - {right_role}) needs a direct link between nodes {left!r} "
+                             f"and {right!r}; the scenario has none") from None
+        kind = getattr(spec, "type", "fibre")
+        seed = int(scenario.simulation.seed)
+        if kind == "satellite_downlink":
+            transmitter = "left" if spec.a == left else "right"
+            if p["sender"] is not None and nodes[p["sender"]] != spec.a:
+                raise ValueError(f"hops[{index}].sender: a satellite_downlink is sent by its satellite node "
+                                 f"{spec.a!r} (role {(left_role, right_role)[transmitter == 'right']!r}), "
+                                 f"got {p['sender']!r}")
+        else:
+            if p["pulse_fraction"] is not None:
+                raise ValueError(f"hops[{index}].pulse_fraction: only applies to satellite_downlink hops "
+                                 f"(the link {left!r} - {right!r} is a fibre; set pulses instead)")
+            transmitter = "right" if p["sender"] == right_role else "left"
+        receiver = right if transmitter == "left" else left
+        hardware = scenario.hardware_of(receiver)
+        eta_d = _first(p["detector_efficiency"], spec.detector_efficiency, hardware.detector_efficiency)
+        dark = _first(p["dark_count_probability"], spec.dark_count_probability, hardware.dark_count_probability)
+        if kind != "satellite_downlink":
+            link = OpticalLink.fibre(spec.length, pulses=settings.pulses, repetition_rate=settings.repetition_rate,
+                                     detector_efficiency=eta_d, dark_count_probability=dark,
+                                     misalignment=settings.misalignment, attenuation=spec.attenuation,
+                                     refractive_index=spec.refractive_index)
+            return Hop(link, transmitter, p["start"], settings, kind, p["f_ec"], None, dark, seed)
+        downlink = spec.satellite
+        step = downlink.time_step
+        samples = downlink.satellite_pass().samples(downlink.channel(), step)
+        fraction = 1.0 if p["pulse_fraction"] is None else p["pulse_fraction"]
+        per_slice = round(settings.repetition_rate * step * fraction)
+        if per_slice < 1:
+            raise ValueError(f"hops[{index}].pulse_fraction: leaves no pulse per {step:g} s slice of the pass "
+                             f"(repetition_rate x time_step x pulse_fraction must be >= 1), got {fraction!r}")
+        y0 = min(1.0 - 1e-16, dark + -math.expm1(-eta_d * downlink.background_photons()))
+        link = OpticalLink(
+            transmissivity=tuple(float(t) for t in samples.transmissivity),
+            pulses=(per_slice,) * samples.times.size,
+            detector_efficiency=eta_d, dark_count_probability=y0, misalignment=settings.misalignment,
+            delay=float(np.max(samples.slant_range)) / SPEED_OF_LIGHT, duration=samples.times.size * step,
+        )
+        return Hop(link, transmitter, p["start"], settings, kind, p["f_ec"], downlink, dark, seed)
 
-    def _hops(self, ctx: RoleContext) -> list[_Hop]:
+    def hop_budgets(self, scenario: Any, nodes: Mapping[str, str]) -> RelayBudget:
+        """The analytic asymptotic decoy-state key of every hop, with ``nodes`` mapping role to node.
+
+        Fibre hops: :func:`decoy_hop_rate` at eta = transmissivity x detector efficiency over the
+        hop's ``pulses``; satellite hops: :func:`qstack.physical.satellite.downlink_key_budget` of
+        the link's pass (every pulse of the pass, whatever ``pulse_fraction``; the fading draws
+        seeded by the scenario's seed, as :func:`~qstack.physical.satellite.scenario_key_budget`).
+        """
+        from qstack.physical.satellite import downlink_key_budget
+
+        budgets = []
+        for j in range(len(self.roles) - 1):
+            hop = self.hop(scenario, nodes, j)
+            s = hop.settings if hop.settings is not None else self.settings
+            if s.source != "decoy":
+                raise ValueError(f'hop {j}: the analytic budget needs source = "decoy", got {s.source!r}')
+            if hop.kind == "satellite_downlink":
+                b = downlink_key_budget(
+                    hop.downlink, mu=s.mu, nu=s.nu, p_signal=s.p_signal, p_decoy=s.p_decoy, p_vacuum=s.p_vacuum,
+                    repetition_rate=s.repetition_rate, detector_efficiency=hop.link.detector_efficiency,
+                    dark_count_probability=hop.station_dark, misalignment=s.misalignment, f_ec=hop.f_ec,
+                    seed=hop.seed)
+                budgets.append(HopBudget(j, hop.kind, b.duration, b.secret_bits, float(np.mean(b.qber)),
+                                         float(np.mean(b.transmissivity))))
+            else:
+                t = hop.link.transmissivity[0]
+                rate, qber = decoy_hop_rate(s, t * hop.link.detector_efficiency, hop.link.dark_count_probability,
+                                            hop.f_ec)
+                budgets.append(HopBudget(j, hop.kind, hop.link.duration, rate * hop.link.duration, qber, t))
+        return RelayBudget(tuple(budgets))
+
+    def _hops(self, ctx: RoleContext) -> list[Hop]:
         scenario, nodes = ctx.session.network.scenario, ctx.transport.node_of
         return [self.hop(scenario, nodes, j) for j in range(len(self.roles) - 1)]
 
-    async def _run_hop(self, ctx: RoleContext, peer: str, side: str, hop: _Hop, rng: np.random.Generator) -> BB84Result:
+    async def _run_hop(self, ctx: RoleContext, peer: str, side: str, hop: Hop, rng: np.random.Generator) -> BB84Result:
         if hop.start > ctx.now:
             await ctx.sleep(hop.start - ctx.now)
-        return await bb84_session(ctx, peer, side, self.settings, hop.link, rng=rng)
+        settings = hop.settings if hop.settings is not None else self.settings
+        return await bb84_session(ctx, peer, side, settings, hop.link, rng=rng)
 
     # -------------------------------------------------------------- roles
 
@@ -397,7 +704,9 @@ class MiciusRelay(TrustedRelay):
     loss sampling, ``pass_gap`` (s) between the end of the Xinglong pass and the start of the
     Graz pass, ``pulse_fraction`` of the 100 MHz pulses simulated. Other keyword arguments are
     :class:`~qstack.apps.bb84.BB84Settings` fields (default: :data:`MICIUS`'s source,
-    misalignment 0.01). The links of the scenario are not used.
+    misalignment 0.01). The links of the scenario are not used: the channel is the built-in
+    :func:`~qstack.physical.satellite.micius_downlink`. To describe the passes in the scenario
+    instead, use :class:`TrustedRelay` over ``satellite_downlink`` links (per-hop ``start``).
     """
 
     name = "micius_relay"

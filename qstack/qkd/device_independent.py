@@ -25,9 +25,46 @@ evaluated at the confidence bounds: ``S_L`` from the Bell test and the upper bou
 error probability of the key rounds from the ``n_Q`` revealed key rounds
 (:func:`chernoff_upper_bound` at ``ε_Q``). It is monotone in both, so the rate holds except
 with probability ``ε + ε_Q`` (the collective-attack, i.i.d. setting of Pironio et al.). It is
-*not* the finite-key bound against general attacks: that is the entropy accumulation theorem
-(Arnon-Friedman, Dupuis, Fawzi, Renner & Vidick, Nat. Commun. 9, 459 (2018)), which also charges
-privacy amplification and needs ~10⁶–10⁸ rounds for a positive key with today's devices.
+*not* the finite-key bound against general attacks: that is :func:`di_qkd_finite_key` below.
+
+*Finite key against general attacks* (:func:`di_qkd_finite_key`): the spot-checking protocol of
+Arnon-Friedman, Dupuis, Fawzi, Renner & Vidick, Nat. Commun. 9, 459 (2018) (ADFRV) and
+Arnon-Friedman, Renner & Vidick, SIAM J. Comput. 48, 181 (2019) (ARV). Each of ``n`` rounds is a
+test round (``T = 1``) with probability ``γ``: uniform CHSH inputs, outcome ``C`` = win or lose;
+otherwise a key round (``x = 0``, ``y = 2``, ``C = ⊥``). The protocol aborts unless there are at
+most ``m_max`` test rounds and at least ``w_min = nγ ω_L`` wins. The key length assembled here:
+
+    ℓ = n t − v √n − H_B − 3 log₂(1 / (1 − √(1 − (ε_s/4)²))) − leak_EC − 2 log₂(1/ε_PA)
+
+* ``n t − v √n`` — the entropy accumulation theorem (Dupuis, Fawzi & Renner, Commun. Math.
+  Phys. 379, 867 (2020), Thm. 4.4) on Alice's output and Bob's *test* output (``Ã_i B̃_i``, 2 × 3
+  values, ``d = 6``) given the inputs and Eve, with the affine min-tradeoff function tangent to the
+  single-round bound ``g(ω) = 1 − h((1 + √(16 ω(ω − 1) + 3))/2)`` (Pironio et al. 2009 in terms
+  of the winning probability ``ω = ½ + S/8``; convex, so the tangent at any ``p_t`` lies below it):
+  ``f(q) = g(p_t) + g′(p_t)(q(win)/γ − p_t)``, so ``t = f`` at ``ω_L`` and ``‖∇f‖∞ = g′(p_t)/γ``;
+  ``v = 2 (log₂ 13 + ⌈g′(p_t)/γ⌉) √(1 − 2 log₂(ε_s/4 · ε_EA))`` (a run that passes with
+  probability below ``ε_EA`` is secure trivially). ``p_t`` is optimised in ``(¾, ω_L]``.
+* ``H_B`` — Bob's test outputs are removed by the chain rule for smooth entropies (Vitanov,
+  Dupuis, Tomamichel & Renner, IEEE TIT 59, 2603 (2013); the ``3 log₂`` term). Given Alice's
+  outputs and the inputs, ``B̃`` is fixed by the win/lose pattern, which on a passing run has at
+  most ``k_max = m_max − w_min`` losses in at most ``m_max`` positions, so
+  ``H_max(B̃ | Ã X Y T E) ≤ log₂ Σ_{k ≤ k_max} C(m_max, k) ≤ m_max h(k_max/m_max)``.
+* ``leak_EC`` — one-way error correction of all ``n`` outputs: ``f_EC`` × the Shannon limit
+  ``n[(1 − γ) h(Q) + γ h(ω)]`` (on test rounds Bob's guess errs with probability ``1 − ω`` at
+  most on average) + the i.i.d. finite-size term ``4 log₂(2√2 + 1) √(n log₂(2/ε_EC′²))``
+  (Tomamichel, Colbeck & Renner, IEEE TIT 55, 5840 (2009)) so that honest devices succeed with
+  probability ≥ 1 − ε_EC′ + ``log₂(1/ε_EC)`` for the hash that checks it.
+* ``2 log₂(1/ε_PA)`` — the leftover hash lemma.
+
+``ω_L = ω − √(2 ω ln(1/ε_c)/(nγ))`` and ``m_max`` (the Chernoff upper tail of ``Bin(n, γ)`` at
+``ε_c``) make honest devices of CHSH value ``S`` pass except with probability ≈ ``2 ε_c``. The
+key is secret up to ``2 ε_s + ε_PA`` (or the run aborts with probability ≥ ``1 − ε_EA``) and
+correct up to ``ε_EC``. As ``n → ∞`` at fixed ``γ`` the rate per round tends to
+``g(ω) − f_EC[(1 − γ) h(Q) + γ h(ω)] − γ h(ω)`` with an ``O(1/√n)`` gap, and with ``γ → 0`` to the
+asymptotic ``g(ω) − f_EC h(Q)`` (tests). This is the *original* EAT second-order term; the improved
+bounds used by Zhang et al. and Nadlinger et al. (Nature 607 (2022); Tan et al., Quantum 6, 880
+(2022), Rényi-entropy versions) are tighter and are **not** implemented: with the original term a
+run needs ~10⁷–10⁸ rounds at today's CHSH values.
 
 >>> t = chsh_bell_test(wins=850, rounds=1000, epsilon=1e-6)
 >>> round(t.win_rate, 3), round(t.win_lower, 4), t.passed
@@ -41,18 +78,25 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import numpy as np
+
 from qstack.physical.units import check_range
-from qstack.qkd.entropy import TSIRELSON_BOUND, di_qkd_rate
+from qstack.qkd.entropy import TSIRELSON_BOUND, binary_entropy, di_qkd_rate
 
 __all__ = [
     "LOCAL_WIN_PROBABILITY",
     "BellTest",
+    "DIQKDFiniteKey",
     "DIQKDRate",
     "bernoulli_relative_entropy",
     "chernoff_lower_bound",
     "chernoff_upper_bound",
     "chsh_bell_test",
+    "chsh_entropy_rate",
+    "chsh_entropy_rate_derivative",
+    "di_qkd_finite_key",
     "di_qkd_finite_rate",
+    "di_qkd_min_rounds",
     "hoeffding_lower_bound",
 ]
 
@@ -200,3 +244,183 @@ def di_qkd_finite_rate(chsh_lower: float, errors: int, sampled: int, epsilon_qbe
     s = min(max(float(chsh_lower), 0.0), TSIRELSON_BOUND)
     q_up = 0.5 if sampled == 0 else min(0.5, chernoff_upper_bound(errors, sampled, epsilon_qber))
     return DIQKDRate(s, q_up, di_qkd_rate(s, q_up))
+
+
+MAX_WIN_PROBABILITY: float = (2.0 + math.sqrt(2.0)) / 4.0
+"""Tsirelson's CHSH winning probability cos²(π/8) = ½ + 2√2/8."""
+
+
+def chsh_entropy_rate(win_probability: float | np.ndarray) -> float | np.ndarray:
+    """Single-round bound ``g(ω) = 1 − h((1 + √(16 ω(ω − 1) + 3))/2)`` on H(A|E), 0 for ω ≤ ¾.
+
+    The bound of Pironio et al. (2009) written in the CHSH winning probability ``ω = ½ + S/8``
+    (``(S/2)² − 1 = 16 ω(ω − 1) + 3``). Works on floats and arrays.
+
+    >>> round(chsh_entropy_rate(MAX_WIN_PROBABILITY), 12)
+    1.0
+    >>> chsh_entropy_rate(0.75)
+    0.0
+    """
+    w = np.asarray(win_probability, dtype=float)
+    if np.any((w < 0.0) | (w > MAX_WIN_PROBABILITY * (1.0 + 1e-12))) or np.any(np.isnan(w)):
+        raise ValueError(f"win_probability must be in [0, {MAX_WIN_PROBABILITY:.6f}], got {win_probability!r}")
+    d = np.clip(16.0 * w * (w - 1.0) + 3.0, 0.0, 1.0)
+    g = 1.0 - binary_entropy(np.clip((1.0 + np.sqrt(d)) / 2.0, 0.0, 1.0))
+    g = np.where(w <= 0.75, 0.0, g)
+    return float(g) if np.ndim(g) == 0 else g
+
+
+def chsh_entropy_rate_derivative(win_probability: float | np.ndarray) -> float | np.ndarray:
+    """``g′(ω) = log₂(u/(1 − u)) (8ω − 4)/√D`` with ``D = 16 ω(ω − 1) + 3``, ``u = (1 + √D)/2``,
+    for ``¾ < ω < cos²(π/8)``; the limit ``4/ln 2`` at ω = ¾, +∞ at the Tsirelson point.
+
+    >>> round(chsh_entropy_rate_derivative(0.75) * math.log(2), 12)
+    4.0
+    """
+    w = np.asarray(win_probability, dtype=float)
+    d = np.clip(16.0 * w * (w - 1.0) + 3.0, 0.0, 1.0)
+    root = np.sqrt(d)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.log2((1.0 + root) / (1.0 - root)) * (8.0 * w - 4.0) / root
+    slope = np.where(root < 1e-8, (8.0 * w - 4.0) * 2.0 / math.log(2.0), slope)  # atanh(x)/x → 1
+    slope = np.where(root >= 1.0, np.inf, slope)
+    return float(slope) if np.ndim(slope) == 0 else slope
+
+
+class DIQKDFiniteKey(NamedTuple):
+    """The finite-key length of the spot-checking DI-QKD protocol (module docstring), term by term.
+
+    ``key_length`` (bits, may be negative: no key) ``= rounds·entropy_rate − eat_correction −
+    bob_test_entropy − chain_rule − error_correction − privacy_amplification``; ``rate`` is
+    ``max(key_length, 0)/rounds`` (bits per round); ``test_probability`` γ and ``tangent_point``
+    ``p_t`` are the optimised (or given) choices; ``win_lower`` ω_L, ``max_tests`` m_max.
+    """
+
+    rounds: int
+    chsh: float
+    qber: float
+    test_probability: float
+    tangent_point: float
+    win_lower: float
+    max_tests: float
+    entropy_rate: float
+    eat_correction: float
+    bob_test_entropy: float
+    chain_rule: float
+    error_correction: float
+    privacy_amplification: float
+    key_length: float
+    rate: float
+
+
+def _upper_tail(mean: float, log_inv_eps: float) -> float:
+    """``μ(1 + x)`` with ``x²μ/(2 + x) = ln(1/ε)``: Chernoff, P(X ≥ μ(1 + x)) ≤ e^{−x²μ/(2+x)}."""
+    x = (log_inv_eps + math.sqrt(log_inv_eps ** 2 + 8.0 * mean * log_inv_eps)) / (2.0 * mean)
+    return mean * (1.0 + x)
+
+
+def _finite_key_terms(n: int, chsh: float, qber: float, gamma: float, eps: dict[str, float], f_ec: float,
+                      tangent_point: float | None) -> DIQKDFiniteKey:
+    omega = 0.5 + chsh / 8.0
+    log_c = math.log(1.0 / eps["completeness"])
+    w_low = omega - math.sqrt(2.0 * omega * log_c / (n * gamma))
+    m_max = _upper_tail(n * gamma, log_c)
+    k_max = m_max - n * gamma * max(w_low, 0.0)
+    bob = m_max * float(binary_entropy(min(0.5, max(0.0, k_max / m_max))))
+    x = eps["smoothing"] / 4.0
+    chain = 3.0 * math.log2((1.0 + math.sqrt(1.0 - x * x)) / (x * x))  # 1/(1 − √(1 − x²)), no cancellation
+    ec_prime = eps["error_correction_completeness"]
+    leak = (f_ec * n * ((1.0 - gamma) * float(binary_entropy(qber)) + gamma * float(binary_entropy(omega)))
+            + 4.0 * math.log2(2.0 * math.sqrt(2.0) + 1.0) * math.sqrt(n * math.log2(2.0 / ec_prime ** 2))
+            + math.log2(1.0 / eps["error_correction"]))
+    pa = 2.0 * math.log2(1.0 / eps["privacy_amplification"])
+    root = math.sqrt(1.0 - 2.0 * math.log2(x * eps["entropy_accumulation"]))
+    fixed = bob + chain + leak + pa
+    if w_low <= 0.75:
+        return DIQKDFiniteKey(n, chsh, qber, gamma, math.nan, w_low, m_max, 0.0, 0.0, bob, chain, leak, pa,
+                              -fixed, 0.0)
+    top = min(w_low, MAX_WIN_PROBABILITY - 1e-9)
+    if tangent_point is None:
+        pts = 0.75 + (top - 0.75) * np.linspace(1e-6, 1.0, 400)
+    else:
+        pts = np.array([check_range("tangent_point", tangent_point, low=0.75, high=top, low_inclusive=False)])
+    slope = np.asarray(chsh_entropy_rate_derivative(pts))
+    t = np.asarray(chsh_entropy_rate(pts)) + slope * (w_low - pts)
+    v = 2.0 * (math.log2(13.0) + np.ceil(slope / gamma)) * root
+    length = n * t - v * math.sqrt(n)
+    k = int(np.argmax(length))
+    key = float(length[k]) - fixed
+    return DIQKDFiniteKey(n, chsh, qber, gamma, float(pts[k]), w_low, m_max, float(t[k]), float(v[k] * math.sqrt(n)),
+                          bob, chain, leak, pa, key, max(key, 0.0) / n)
+
+
+_DEFAULT_EPS = {"smoothing": 1e-6, "entropy_accumulation": 1e-6, "privacy_amplification": 1e-6,
+                "error_correction": 1e-10, "error_correction_completeness": 1e-2, "completeness": 1e-2}
+
+
+def di_qkd_finite_key(rounds: int, chsh: float, qber: float, *, test_probability: float | None = None,
+                      tangent_point: float | None = None, error_correction_efficiency: float = 1.0,
+                      epsilons: dict[str, float] | None = None) -> DIQKDFiniteKey:
+    """Finite-key length against general attacks, by the entropy accumulation theorem (module docstring).
+
+    ``rounds`` n ≥ 1; ``chsh`` the honest devices' CHSH value S in (2, 2√2] (the expected winning
+    probability is ``½ + S/8``; S ≤ 2 gives no key); ``qber`` Q in [0, ½] of the key rounds;
+    ``test_probability`` γ in (0, 1) or ``None`` to maximise the key over a log grid from 10⁻⁵ to
+    0.9; ``tangent_point`` ``p_t`` or ``None`` to optimise it; ``error_correction_efficiency``
+    f_EC ≥ 1. ``epsilons`` overrides any of ``smoothing`` (ε_s), ``entropy_accumulation`` (ε_EA),
+    ``privacy_amplification`` (ε_PA), ``error_correction`` (ε_EC), ``error_correction_completeness``
+    (ε_EC′) and ``completeness`` (ε_c), each in (0, 1); defaults 10⁻⁶, 10⁻⁶, 10⁻⁶, 10⁻¹⁰, 10⁻², 10⁻².
+
+    >>> k = di_qkd_finite_key(10**10, 2.75, 0.01)
+    >>> k.key_length > 0, round(k.rate, 4)
+    (True, 0.6209)
+    >>> di_qkd_finite_key(10**5, 2.75, 0.01).key_length < 0    # too few rounds for this bound
+    True
+    """
+    if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or rounds < 1:
+        raise ValueError(f"rounds must be an int >= 1, got {rounds!r}")
+    n = int(rounds)
+    s = check_range("chsh", chsh, low=0.0, high=TSIRELSON_BOUND * (1.0 + 1e-12))
+    s = min(s, TSIRELSON_BOUND)
+    q = check_range("qber", qber, low=0.0, high=0.5)
+    f_ec = check_range("error_correction_efficiency", error_correction_efficiency, low=1.0)
+    eps = dict(_DEFAULT_EPS)
+    for key, value in (epsilons or {}).items():
+        if key not in eps:
+            raise ValueError(f"epsilons has no field {key!r}; allowed: {', '.join(sorted(eps))}")
+        eps[key] = check_range(f"epsilons[{key!r}]", value, low=0.0, high=1.0, low_inclusive=False,
+                               high_inclusive=False)
+    if test_probability is not None:
+        gamma = check_range("test_probability", test_probability, low=0.0, high=1.0, low_inclusive=False,
+                            high_inclusive=False)
+        return _finite_key_terms(n, s, q, gamma, eps, f_ec, tangent_point)
+    best: DIQKDFiniteKey | None = None
+    for gamma in np.logspace(-5.0, math.log10(0.9), 121):
+        cand = _finite_key_terms(n, s, q, float(gamma), eps, f_ec, tangent_point)
+        if best is None or cand.key_length > best.key_length:
+            best = cand
+    assert best is not None
+    return best
+
+
+def di_qkd_min_rounds(chsh: float, qber: float, *, max_rounds: float = 1e16, **options: object) -> int | None:
+    """Smallest number of rounds (to 1 %) for which :func:`di_qkd_finite_key` gives a positive key,
+    or ``None`` if even ``max_rounds`` does not. ``options`` are passed on.
+
+    >>> n = di_qkd_min_rounds(2.75, 0.01)
+    >>> 10**6 < n < 10**9
+    True
+    """
+    def positive(n: float) -> bool:
+        return di_qkd_finite_key(int(n), chsh, qber, **options).key_length > 0  # type: ignore[arg-type]
+
+    if not positive(max_rounds):
+        return None
+    lo, hi = 0.0, math.log10(max_rounds)
+    while hi - lo > math.log10(1.01):
+        mid = 0.5 * (lo + hi)
+        if positive(10.0 ** mid):
+            hi = mid
+        else:
+            lo = mid
+    return int(math.ceil(10.0 ** hi))

@@ -210,3 +210,251 @@ def test_a_stage0_relay_may_run_its_trusted_role_on_a_repeater_node():
     scenario = load_scenario(linear_chain(3, seed=1, detector_efficiency=0.2))
     results = run_app(TrustedRelay(trusted=1, pulses=1_000_000), scenario, {"alice": "n0", "t1": "n1", "bob": "n2"})
     assert np.array_equal(results.results["alice"].key, results.results["bob"].key)
+
+
+# --------------------------------------------------------------------------- per-hop settings
+
+
+PER_HOP = [
+    {"mu": 0.6, "nu": 0.08, "detector_efficiency": 0.25},
+    {"dark_count_probability": 1e-5, "misalignment": 0.02},
+    {"repetition_rate": "200 MHz", "p_signal": 0.8, "p_decoy": 0.1, "p_vacuum": 0.1, "detector_efficiency": 0.6,
+     "sender": "bob"},
+]
+PER_HOP_LENGTHS = [40e3, 25e3, 70e3]
+PER_HOP_ROLES = {"alice": "n0", "t1": "n1", "t2": "n2", "bob": "n3"}
+
+
+def _analytic_hop_rate(length, *, mu=0.5, nu=0.1, p_signal=0.7, rate=100e6, eta_d=0.2, dark=1e-6, e_d=0.015):
+    """Independent decoy-state rate: p_signal R decoy_state_rate(Q_mu, E_mu, Q_nu, E_nu, Y0) at eta = T eta_d."""
+    eta = 10 ** (-0.2 * length / 1e3 / 10) * eta_d
+    (q_mu, e_mu), (q_nu, e_nu), (y0, _) = (expected_gain_qber(x, eta, dark, e_d) for x in (mu, nu, 0.0))
+    return p_signal * rate * decoy_state_rate(mu, nu, q_mu, e_mu, q_nu, e_nu, y0, 1.16)
+
+
+def test_chain_key_rate_is_the_minimum_of_per_hop_analytic_decoy_rates():
+    """Each hop with its own source, detector and dark counts: the relay's analytic hop rates equal
+    p_signal R decoy_state_rate(...) recomputed from expected_gain_qber to 1e-9; the chain's rate is
+    their minimum, here hop 0 (40 km) and not the longest (70 km, but a 60 % detector at 200 MHz); the
+    relayed key (XOR relaying cuts it to the shortest link key) is the minimum of rate x duration: hop 2,
+    whose 2e6 pulses take half the time at 200 MHz."""
+    scenario = load_scenario(relay_chain(PER_HOP_LENGTHS, seed=5))
+    app = TrustedRelay(trusted=2, pulses=2_000_000, hops=PER_HOP)
+    budget = app.hop_budgets(scenario, PER_HOP_ROLES)
+    expected = [
+        _analytic_hop_rate(40e3, mu=0.6, nu=0.08, eta_d=0.25),
+        _analytic_hop_rate(25e3, dark=1e-5, e_d=0.02),
+        _analytic_hop_rate(70e3, p_signal=0.8, rate=200e6, eta_d=0.6),
+    ]
+    for got, want in zip(budget.link_rates, expected, strict=True):
+        assert got == pytest.approx(want, rel=1e-9)
+    assert budget.end_to_end_rate == pytest.approx(min(expected), rel=1e-9)
+    assert budget.bottleneck == int(np.argmin(expected)) == 0
+    durations = [h.duration for h in budget.hops]
+    assert durations == pytest.approx([0.02, 0.02, 0.01])  # 2e6 pulses at 100, 100, 200 MHz
+    bits = [r * t for r, t in zip(expected, durations, strict=True)]
+    assert budget.relayed_bits == pytest.approx(min(bits), rel=1e-9) and int(np.argmin(bits)) == 2
+
+
+def test_per_hop_settings_reach_the_simulated_links():
+    """The simulated hops use their own settings: each hop's detections match pulses x sum_c p_c Q_c
+    of its own source and detector within 4 SE (Poisson); hop 2 is sent by bob (its receiver is t2);
+    the relayed key is shared by all four roles and its rate is the minimum simulated link rate."""
+    scenario = load_scenario(relay_chain(PER_HOP_LENGTHS, seed=5))
+    app = TrustedRelay(trusted=2, pulses=6_000_000, hops=PER_HOP)
+    results = run_app(app, scenario, PER_HOP_ROLES).results
+    alice, bob = results["alice"], results["bob"]
+    params = [dict(mu=0.6, nu=0.08, p=(0.7, 0.2, 0.1), eta_d=0.25, dark=1e-6, e_d=0.015),
+              dict(mu=0.5, nu=0.1, p=(0.7, 0.2, 0.1), eta_d=0.2, dark=1e-5, e_d=0.02),
+              dict(mu=0.5, nu=0.1, p=(0.8, 0.1, 0.1), eta_d=0.6, dark=1e-6, e_d=0.015)]
+    for j, (length, p) in enumerate(zip(PER_HOP_LENGTHS, params, strict=True)):
+        eta = 10 ** (-0.02 * length / 1e3) * p["eta_d"]
+        gains = [expected_gain_qber(x, eta, p["dark"], p["e_d"])[0] for x in (p["mu"], p["nu"], 0.0)]
+        expected = 6_000_000 * sum(pc * q for pc, q in zip(p["p"], gains, strict=True))
+        owner = results[("alice", "t1", "t2")[j]]
+        assert abs(owner.hops[j].detections - expected) < 4 * math.sqrt(expected)
+    assert [app.hop(scenario, PER_HOP_ROLES, j).transmitter for j in range(3)] == ["left", "left", "right"]
+    assert alice.key_length == min(alice.hop_lengths) > 0
+    assert all(np.array_equal(r.key, alice.key) for r in results.values())
+    assert alice.end_to_end_rate == min(alice.link_rates) and bob.link_rates == alice.link_rates
+
+
+SATELLITE_TOML = '''
+[simulation]
+seed = 11
+
+[hardware.ground]
+memory_positions = 1
+attempt_rate = "100 MHz"
+detector_efficiency = 0.5
+dark_count_probability = 1e-7
+
+[[nodes]]
+name = "x"
+role = "end"
+hardware = "ground"
+
+[[nodes]]
+name = "sat"
+role = "end"
+hardware = "ground"
+
+[[nodes]]
+name = "g"
+role = "end"
+hardware = "ground"
+
+[[links]]
+a = "sat"
+b = "x"
+type = "satellite_downlink"
+length = "1200 km"
+
+[links.satellite]
+altitude = "500 km"
+max_elevation = "50 deg"
+min_elevation = "25 deg"
+wavelength = "850 nm"
+transmitter_aperture = "300 mm"
+divergence = "10 urad"
+time_step = "10 s"
+[links.satellite.ground_station]
+name = "X"
+latitude = "40 deg"
+longitude = "117 deg"
+altitude = 900
+aperture = "1 m"
+zenith_transmittance = 0.8
+extra_loss_db = 16
+
+[[links]]
+a = "sat"
+b = "g"
+type = "satellite_downlink"
+length = "1200 km"
+dark_count_probability = 3e-7
+
+[links.satellite]
+altitude = "500 km"
+max_elevation = "40 deg"
+min_elevation = "25 deg"
+wavelength = "850 nm"
+transmitter_aperture = "300 mm"
+divergence = "10 urad"
+time_step = "10 s"
+[links.satellite.ground_station]
+name = "G"
+latitude = "47 deg"
+longitude = "15 deg"
+altitude = 500
+aperture = "0.8 m"
+zenith_transmittance = 0.8
+extra_loss_db = 16
+
+[application]
+name = "trusted_relay"
+roles = {west = "x", relay = "sat", east = "g"}
+
+[application.params]
+roles = ["west", "relay", "east"]
+mu = 0.8
+p_signal = 0.5
+p_decoy = 0.25
+p_vacuum = 0.25
+misalignment = 0.01
+
+[[application.params.hops]]
+pulse_fraction = 0.05
+
+[[application.params.hops]]
+pulse_fraction = 0.05
+start = "30 min"
+detector_efficiency = 0.45
+'''
+
+
+@pytest.fixture(scope="module")
+def satellite_relay(tmp_path_factory):
+    from qstack.apps import make_application
+
+    path = tmp_path_factory.mktemp("sat") / "relay.toml"
+    path.write_text(SATELLITE_TOML)
+    scenario = load_scenario(path)
+    spec = scenario.application
+    app = make_application(spec.name, spec.params, spec.roles)
+    return scenario, app, spec.roles
+
+
+def test_satellite_hops_from_toml_budget_is_the_links_pass_integral(satellite_relay):
+    """A plain trusted_relay over two satellite_downlink links, all from TOML: each hop's analytic
+    key is the scenario's own pass budget (scenario_key_budget, the hop's source; the second pass
+    with its hop-level detector 0.45 and its link's dark counts 3e-7) to 1e-9; the relayed key is the
+    shorter pass key."""
+    from qstack.physical.satellite import downlink_key_budget, scenario_key_budget
+
+    scenario, app, roles = satellite_relay
+    budget = app.hop_budgets(scenario, roles)
+    source = dict(mu=0.8, nu=0.1, p_signal=0.5, p_decoy=0.25, p_vacuum=0.25, repetition_rate=100e6,
+                  misalignment=0.01)
+    west = scenario_key_budget(scenario, "sat", "x", **source)
+    east = downlink_key_budget(scenario.link("sat", "g").satellite, detector_efficiency=0.45,
+                               dark_count_probability=3e-7, seed=11, **source)
+    assert [h.kind for h in budget.hops] == ["satellite_downlink"] * 2
+    assert budget.hops[0].secret_bits == pytest.approx(west.secret_bits, rel=1e-9)
+    assert budget.hops[1].secret_bits == pytest.approx(east.secret_bits, rel=1e-9)
+    assert budget.hops[0].duration == west.duration and budget.hops[1].duration == east.duration
+    assert budget.relayed_bits == pytest.approx(min(west.secret_bits, east.secret_bits), rel=1e-9)
+    assert budget.end_to_end_rate == min(west.mean_key_rate, east.mean_key_rate)
+
+
+def test_satellite_hops_from_toml_relay_a_key_over_two_passes(satellite_relay):
+    """Simulated with 5 % of the pulses: each pass detects budget.detections x 0.05 within 4 SE, the
+    satellite sends on both hops, the second pass starts at its `start` (30 min), and the two ground
+    stations end up with the satellite's relayed key."""
+    from qstack.physical.satellite import downlink_key_budget
+
+    scenario, app, roles = satellite_relay
+    results = run_app(app, scenario, roles).results
+    west, relay, east = results["west"], results["relay"], results["east"]
+    assert relay.trusted and west.key_length == min(west.hop_lengths) > 0
+    assert np.array_equal(west.key, east.key) and np.array_equal(west.key, relay.key)
+    source = dict(mu=0.8, nu=0.1, p_signal=0.5, p_decoy=0.25, p_vacuum=0.25, repetition_rate=100e6,
+                  misalignment=0.01, seed=11)
+    for j, (ground, eta_d, dark) in enumerate((("x", 0.5, 1e-7), ("g", 0.45, 3e-7))):
+        b = downlink_key_budget(scenario.link("sat", ground).satellite, detector_efficiency=eta_d,
+                                dark_count_probability=dark, **source)
+        expected = b.detections * 0.05
+        assert app.hop(scenario, roles, j).transmitter == ("right", "left")[j]  # the satellite transmits
+        assert abs(relay.hops[j].detections - expected) < 4 * math.sqrt(expected)
+    assert relay.hops[1].started == pytest.approx(1800.0)
+    assert relay.hops[0].started == 0.0
+
+
+@pytest.mark.parametrize("hops, message", [
+    ([{}], r"hops must have one entry per hop: 2 for roles"),
+    ([{"mu": 0.5}, {"muu": 0.5}], r"hops\[1\]\.muu: unknown hop setting; allowed: .*detector_efficiency"),
+    ([{"sender": "t9"}, {}], r"hops\[0\]\.sender: must be one of the hop's roles 'alice' or 't1'"),
+    ([{"detector_efficiency": 1.5}, {}], r"hops\[0\]\.detector_efficiency"),
+    ([{}, {"start": "-1 s"}], r"hops\[1\]\.start"),
+    ([{}, {"nu": 0.9}], r"hops\[1\]: nu"),
+    ("fast", r"hops must be a list of 2 tables"),
+    ({"t1-t2": {}}, r"hops\.t1-t2: no such hop; name a hop by its index 0\.\.1 or its roles like alice-t1"),
+    ({"0": {}, "alice-t1": {}}, r"hops\.alice-t1: hop 0 is given twice"),
+])
+def test_bad_hop_settings_name_the_hop_and_the_field(hops, message):
+    with pytest.raises(ValueError, match=message):
+        TrustedRelay(trusted=1, hops=hops)
+
+
+def test_hops_may_be_named_by_role_pair_or_index():
+    """A table of hops by role pair or index sets those hops; the others keep the relay's settings."""
+    app = TrustedRelay(trusted=2, mu=0.4, hops={"t1-t2": {"mu": 0.7}, 2: {"nu": 0.05}})
+    assert [p["settings"].mu for p in app.hop_params] == [0.4, 0.7, 0.4]
+    assert [p["settings"].nu for p in app.hop_params] == [0.1, 0.1, 0.05]
+
+
+def test_pulse_fraction_on_a_fibre_hop_is_refused_by_name():
+    scenario = load_scenario(relay_chain([10e3, 10e3]))
+    app = TrustedRelay(trusted=1, hops=[{"pulse_fraction": 0.5}, None])
+    with pytest.raises(ValueError, match=r"hops\[0\]\.pulse_fraction: only applies to satellite_downlink hops"):
+        app.hop_budgets(scenario, {"alice": "n0", "t1": "n1", "bob": "n2"})
