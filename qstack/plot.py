@@ -31,6 +31,7 @@ this module costs nothing, and nothing opens a window.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -303,7 +304,8 @@ def plot_table(table: Any, path: str | os.PathLike[str] | None = None, *, x: str
 def plot_network(scenario: Any, path: str | os.PathLike[str] | None = None) -> Any:
     """Draw ``scenario``'s network (a path, dict or :class:`~qstack.scenario.Scenario`): end nodes
     and repeaters, each link labelled with its length in km, and the stage the network reaches;
-    the layout (Kamada–Kawai with the link lengths as distances) is deterministic. Saves to
+    the layout (a chain on a line, spaced by its link lengths; any other graph Kamada–Kawai with
+    the link lengths as distances) is deterministic. Saves to
     ``path`` when given; returns the figure."""
     import networkx as nx
 
@@ -317,7 +319,18 @@ def plot_network(scenario: Any, path: str | os.PathLike[str] | None = None) -> A
         graph.add_node(node.name)
     for link in loaded.links:
         graph.add_edge(link.a, link.b, length=link.length, weight=max(link.length, 1.0))
-    if graph.number_of_edges() and nx.is_connected(graph) and graph.number_of_nodes() > 2:
+    ends = [n for n, d in graph.degree() if d == 1]
+    chain = (graph.number_of_nodes() >= 2 and nx.is_connected(graph) and len(ends) == 2
+             and graph.number_of_edges() == graph.number_of_nodes() - 1)
+    if chain:
+        # a chain: on a line, in order, spaced by the link lengths
+        order = nx.shortest_path(graph, *sorted(ends))
+        x = 0.0
+        pos = {order[0]: (0.0, 0.0)}
+        for a, b in itertools.pairwise(order):
+            x += graph.edges[a, b]["weight"]
+            pos[b] = (x, 0.0)
+    elif graph.number_of_edges() and nx.is_connected(graph) and graph.number_of_nodes() > 2:
         pos = nx.kamada_kawai_layout(graph, weight="weight")
     else:
         pos = nx.circular_layout(graph) if graph.number_of_nodes() > 2 else {
@@ -329,12 +342,19 @@ def plot_network(scenario: Any, path: str | os.PathLike[str] | None = None) -> A
     for role, colour in colours.items():
         names = [n for n in graph.nodes if roles.get(n) == role]
         if names:
-            nx.draw_networkx_nodes(graph, pos, nodelist=names, node_color=colour, node_size=600, ax=ax,
+            size = 600 if graph.number_of_nodes() <= 12 else max(30, 7200 // graph.number_of_nodes())
+            nx.draw_networkx_nodes(graph, pos, nodelist=names, node_color=colour, node_size=size, ax=ax,
                                    label=f"{role} node")
     nx.draw_networkx_edges(graph, pos, ax=ax, width=2.0)
     nx.draw_networkx_labels(graph, pos, ax=ax, font_size=9)
     lengths = {(a, b): f"{d['length'] / 1e3:g} km" for a, b, d in graph.edges(data=True)}
-    nx.draw_networkx_edge_labels(graph, pos, ax=ax, font_size=8, edge_labels=lengths)
+    if chain:  # labels above the line, between the nodes
+        span = max(x for x, _ in pos.values()) or 1.0
+        for (a, b), text in lengths.items():
+            ax.text((pos[a][0] + pos[b][0]) / 2, 0.04 * span, text, ha="center", va="bottom", fontsize=8)
+        ax.set_ylim(-0.25 * span, 0.25 * span)
+    else:
+        nx.draw_networkx_edge_labels(graph, pos, ax=ax, font_size=8, edge_labels=lengths)
     stage = report.stage
     name = getattr(loaded.simulation, "name", None) or "network"
     ax.set_title(f"{name}: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} links\n"

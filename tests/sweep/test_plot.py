@@ -107,6 +107,22 @@ def test_network_drawing_has_nodes_lengths_and_stage(tmp_path):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["end node", "repeater node"]
 
 
+def test_chain_is_drawn_on_a_line_spaced_by_its_link_lengths():
+    """A chain (two ends, every other node of degree 2) is drawn in order on one line, each node
+    placed at the distance along the chain (links of 10, 30 and 20 km: x = 0, 10, 40, 60 km)."""
+    import numpy as np
+    from matplotlib.collections import PathCollection
+
+    data = linear_chain(4, link_length=10e3)
+    for link, length in zip(data["links"], ("10 km", "30 km", "20 km"), strict=True):
+        link["length"] = length
+    fig = plot_network(data)
+    offsets = np.concatenate([c.get_offsets() for c in fig.axes[0].collections if isinstance(c, PathCollection)])
+    points = sorted(map(tuple, offsets))
+    assert [x for x, _ in points] == pytest.approx([0.0, 10e3, 40e3, 60e3], abs=1e-9)
+    assert all(y == 0.0 for _, y in points)
+
+
 def test_cli_plot_writes_the_figure_and_the_network(tables, tmp_path, capsys):
     out = tmp_path / "cli.png"
     assert main(["plot", str(tables[0]), "-o", str(out)]) == 0
