@@ -419,6 +419,22 @@ def _downlink() -> _Rule:
                  "max_elevation, wavelength, transmitter_aperture, ground_station = {…}, …)", convert)
 
 
+def _bell_coefficients() -> _Rule:
+    """Four Bell coefficients (Φ⁺, Φ⁻, Ψ⁺, Ψ⁻), each >= 0, summing to 1."""
+
+    def convert(value: object) -> object:
+        from qstack.physical.link_noise import pauli_weights_from_bell
+
+        if not isinstance(value, (list, tuple)) or not all(_is_real(v) for v in value):
+            raise _Invalid
+        try:
+            return pauli_weights_from_bell(value)  # type: ignore[arg-type]
+        except (ValueError, TypeError) as exc:
+            raise _Invalid(str(exc)) from None
+
+    return _Rule("an array of four numbers >= 0 summing to 1 (Φ⁺, Φ⁻, Ψ⁺, Ψ⁻)", convert)
+
+
 def _instance(cls: type, what: str) -> _Rule:
     def convert(value: object) -> object:
         if isinstance(value, cls):
@@ -742,6 +758,15 @@ class LinkSpec(_Spec):
     * optional overrides of the end nodes' profiles: ``memory_positions`` (int >= 1, at each
       end, in [1, 65536]), ``detector_efficiency`` and ``dark_count_probability`` (the station's detectors;
       required when the two ends' profiles disagree on them);
+    * ``noise``: the link noise on each heralded pair beyond the heralding physics —
+      ``"werner"`` (default: only the end nodes' ``raw_fidelity`` depolarisation),
+      ``"bell_diagonal"`` (also a Pauli channel on one qubit, :mod:`qstack.physical.link_noise`,
+      given either as ``bell_coefficients = [Φ⁺, Φ⁻, Ψ⁺, Ψ⁻]``, the state a perfect pair becomes,
+      or as ``visibility_z`` and ``visibility_x`` in [0, 1], independent bit and phase flips with
+      QBER (1 − V)/2 per basis; built-in schemes only; keeps the Bell-diagonal engine) or
+      ``"spdc"`` (the multi-pair emissions of a polarisation-entangled SPDC source of
+      ``mean_pair_number`` μ >= 0: the Werner parameter is multiplied by the two-photon
+      visibility :func:`qstack.physical.sources.spdc_visibility` at the arms' efficiencies);
     * ``type``: ``"fibre"`` (default) or ``"satellite_downlink"``: a free-space optical
       downlink from the satellite node ``a`` to the ground node ``b`` over one pass, described
       by the ``satellite`` table (required for that type, refused otherwise:
@@ -778,6 +803,11 @@ class LinkSpec(_Spec):
     dark_count_probability: float | None = None
     type: str = "fibre"
     satellite: Any = None
+    noise: str = "werner"
+    bell_coefficients: tuple[float, float, float, float] | None = None
+    visibility_z: float | None = None
+    visibility_x: float | None = None
+    mean_pair_number: float | None = None
 
     _RULES: ClassVar[Mapping[str, _Rule]] = {
         "a": _name("a node name"),
@@ -797,6 +827,11 @@ class LinkSpec(_Spec):
         "dark_count_probability": _number(0.0, 1.0, high_inclusive=False),
         "type": _choice(*LINK_TYPES),
         "satellite": _downlink(),
+        "noise": _choice("werner", "bell_diagonal", "spdc"),
+        "bell_coefficients": _bell_coefficients(),
+        "visibility_z": _number(0.0, 1.0),
+        "visibility_x": _number(0.0, 1.0),
+        "mean_pair_number": _number(0.0, note=" (mean pairs per pulse)"),
     }
 
     @staticmethod
@@ -816,6 +851,23 @@ class LinkSpec(_Spec):
             yield "alpha", f'only applies to scheme = "single_click" (this link has scheme = {_show(scheme)})'
         if entry.get("rounds") == "sequential" and name == "single_click":
             yield "rounds", 'only applies to scheme = "double_click" (single click has one round)'
+        yield from _link_noise_problems(entry, name)
+
+    @property
+    def pauli_weights(self) -> tuple[float, float, float, float] | None:
+        """The Pauli weights of ``noise = "bell_diagonal"`` (Bell-index order I, Z, X, XZ), else None.
+
+        >>> w = LinkSpec("a", "b", 1.0, noise="bell_diagonal", visibility_z=1.0, visibility_x=0.9).pauli_weights
+        >>> [round(x, 12) for x in w]
+        [0.95, 0.05, 0.0, 0.0]
+        """
+        if self.noise != "bell_diagonal":
+            return None
+        if self.bell_coefficients is not None:
+            return self.bell_coefficients
+        from qstack.physical.link_noise import pauli_weights_from_visibilities
+
+        return pauli_weights_from_visibilities(self.visibility_z, self.visibility_x)  # type: ignore[arg-type]
 
     @property
     def arm_lengths(self) -> tuple[float, float]:
@@ -840,6 +892,39 @@ class LinkSpec(_Spec):
         if self.classical_delay_per_km is not None:
             return self.classical_delay_per_km * self.length / 1000.0
         return Fibre(self.length, self.attenuation, self.refractive_index).delay
+
+
+_NOISE_FIELDS: Final[dict[str, tuple[str, ...]]] = {
+    "werner": (), "bell_diagonal": ("bell_coefficients", "visibility_z", "visibility_x"), "spdc": ("mean_pair_number",),
+}
+
+
+def _link_noise_problems(entry: _Entry, scheme: object) -> Iterator[tuple[str, str]]:
+    """The ``noise`` fields of a ``[[links]]`` entry that do not fit together."""
+    noise = entry.get("noise")
+    if noise is None:
+        return
+    for other, fields in _NOISE_FIELDS.items():
+        if other != noise:
+            for key in fields:
+                if entry.get(key) is not None and key not in _NOISE_FIELDS[noise]:
+                    yield key, f'only applies to noise = "{other}" (this link has noise = "{noise}")'
+    if noise == "bell_diagonal":
+        given = [k for k in ("bell_coefficients", "visibility_z", "visibility_x") if entry.get(k) is not None]
+        bad = entry.bad & {"bell_coefficients", "visibility_z", "visibility_x"}
+        if "bell_coefficients" in given and len(given) > 1:
+            yield given[1], "must be left out when bell_coefficients is set: give either the four coefficients " \
+                            "or visibility_z and visibility_x"
+        elif not given and not bad:
+            yield "noise", 'needs bell_coefficients, or visibility_z and visibility_x, for noise = "bell_diagonal"'
+        elif "bell_coefficients" not in given and len(given) == 1 and not bad:
+            missing = "visibility_x" if given[0] == "visibility_z" else "visibility_z"
+            yield missing, f'required with {given[0]} for noise = "bell_diagonal" (a number in [0, 1])'
+        if scheme not in (None, "single_click", "double_click"):
+            yield "noise", ('"bell_diagonal" needs a built-in scheme ("single_click" or "double_click"), which '
+                            f"apply it; this link has scheme = {_show(scheme)}")
+    if noise == "spdc" and entry.get("mean_pair_number") is None and "mean_pair_number" not in entry.bad:
+        yield "noise", 'needs mean_pair_number (a number >= 0, mean pairs per pulse) for noise = "spdc"'
 
 
 @dataclass(frozen=True)
@@ -1363,13 +1448,20 @@ class Scenario:
         efficiency, dark = self.station_detector(link)
         period = max(1.0 / ha.attempt_rate, 1.0 / hb.attempt_rate)
         raw_f = min(ha.raw_fidelity, hb.raw_fidelity)
+        eta_a = ha.emission_efficiency * fa.transmissivity * efficiency
+        eta_b = hb.emission_efficiency * fb.transmissivity * efficiency
+        raw_w = (4.0 * raw_f - 1.0) / 3.0
+        if link.noise == "spdc":  # the source's multi-pair emissions (qstack.physical.sources)
+            from qstack.physical.sources import spdc_visibility
+
+            raw_w *= spdc_visibility(link.mean_pair_number, eta_a, eta_b)  # type: ignore[arg-type]
         hardware = LinkHardware(
-            eta_a=ha.emission_efficiency * fa.transmissivity * efficiency,
-            eta_b=hb.emission_efficiency * fb.transmissivity * efficiency,
+            eta_a=eta_a,
+            eta_b=eta_b,
             p_dark=dark, phase_std=link.phase_std,
             cycle_time=max(2 * da, 2 * db, period),
             round_period=period + 2 * max(da, db) if link.rounds == "sequential" else 0.0,
-            alpha=link.alpha, raw_w=(4.0 * raw_f - 1.0) / 3.0,
+            alpha=link.alpha, raw_w=raw_w, pauli=link.pauli_weights,
         )
         return hardware, da, db
 

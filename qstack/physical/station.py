@@ -55,8 +55,10 @@ class LinkHardware:
     """What a link scheme knows of its link: ``eta_a``/``eta_b`` (emission × fibre × detector
     per arm), ``p_dark`` (per detector per attempt), ``phase_std`` (rad), ``cycle_time`` (s per
     attempt), ``round_period`` (s per sequential Barrett–Kok round; 0: interleaved), ``alpha``
-    (a fixed bright-state population, or None) and ``raw_w`` (Werner parameter of the
-    emitters' raw-fidelity depolarisation, 1 for none)."""
+    (a fixed bright-state population, or None), ``raw_w`` (Werner parameter of the
+    emitters' raw-fidelity depolarisation, 1 for none) and ``pauli`` (None, or the weights of a
+    Pauli channel on each heralded pair's second qubit, Bell-index order I, Z, X, XZ: Bell-diagonal
+    link noise, :mod:`qstack.physical.link_noise`; the built-in schemes apply it)."""
 
     eta_a: float
     eta_b: float
@@ -66,6 +68,7 @@ class LinkHardware:
     round_period: float = 0.0
     alpha: float | None = None
     raw_w: float = 1.0
+    pauli: tuple[float, float, float, float] | None = None
 
     def base_model(self, scheme: str) -> HeraldingModel:
         """The hardware as a :class:`HeraldingModel` of ``scheme`` (α = 0.5 unless fixed)."""
@@ -97,6 +100,8 @@ class SingleClick:
         self.max_alpha = max_alpha
 
     def model(self, hw: LinkHardware, min_fidelity: float) -> HeraldingModel | None:
+        if hw.pauli is not None:
+            return self._noisy_model(hw, min_fidelity)
         heralded_min = (min_fidelity - (1 - hw.raw_w) / 4) / hw.raw_w
         if heralded_min > 1.0:
             return None
@@ -110,6 +115,18 @@ class SingleClick:
         m = HeraldingModel("single_click", hw.eta_a, hw.eta_b, hw.p_dark, alpha, hw.phase_std, hw.cycle_time)
         return m if depolarised(m.fidelity, hw.raw_w) + 1e-12 >= min_fidelity else None
 
+    def _noisy_model(self, hw: LinkHardware, min_fidelity: float) -> Any:
+        """The model with Bell-diagonal link noise ``hw.pauli``: α searched on the noisy fidelity."""
+        from qstack.physical.link_noise import NoisyLinkModel, noisy_single_click_alpha
+
+        alpha = hw.alpha if hw.alpha is not None else noisy_single_click_alpha(max(min_fidelity, 1e-6), hw,
+                                                                                self.max_alpha)
+        if alpha is None:
+            return None
+        m = NoisyLinkModel(HeraldingModel("single_click", hw.eta_a, hw.eta_b, hw.p_dark, alpha, hw.phase_std,
+                                          hw.cycle_time), hw.pauli)  # type: ignore[arg-type]
+        return m if depolarised(m.fidelity, hw.raw_w) + 1e-12 >= min_fidelity else None
+
 
 @LINK_SCHEMES.register("double_click")
 class DoubleClick:
@@ -120,6 +137,10 @@ class DoubleClick:
 
     def model(self, hw: LinkHardware, min_fidelity: float) -> HeraldingModel | None:
         m = hw.base_model("double_click")
+        if hw.pauli is not None:  # Bell-diagonal link noise (qstack.physical.link_noise)
+            from qstack.physical.link_noise import NoisyLinkModel
+
+            m = NoisyLinkModel(m, hw.pauli)  # type: ignore[assignment]
         return m if depolarised(m.fidelity, hw.raw_w) + 1e-12 >= min_fidelity else None
 
 
@@ -331,3 +352,8 @@ class HeraldingStation:
         if entry[1 - end] is None:
             del self._pending[seq]
         return q, entry[2]
+
+
+# The NV-centre link scheme ("nv_single_click") and memory ("nv_nuclear") register themselves in
+# the public registries; imported last, as they build on this module.
+from qstack.physical import nv as _nv  # noqa: E402,F401
