@@ -774,8 +774,11 @@ class LinkSpec(_Spec):
       ``min_elevation`` or ``duration``, ``wavelength``, ``transmitter_aperture``,
       ``divergence``, ``pointing_jitter``, ``scintillation_index``, ``airmass_model``, sky
       background ``sky_radiance``/``field_of_view``/``filter_bandwidth``/``detection_window``,
-      ``time_step``, and the named ``ground_station = {name, latitude, longitude, altitude,
-      aperture, zenith_transmittance, extra_loss_db}``; numbers in SI or unit strings). Its
+      slant-path turbulence ``turbulence`` (``"hv57"`` or ``"hufnagel_valley"`` with
+      ``ground_cn2`` or ``zenith_seeing``, ``wind_speed``; then ``field_of_view`` is also the
+      receiver's field stop, ``psf_model``), ``time_step``, and the named
+      ``ground_station = {name, latitude, longitude, altitude, aperture, zenith_transmittance,
+      extra_loss_db}``; numbers in SI or unit strings). Its
       decoy-state key over the pass is :func:`qstack.physical.satellite.downlink_key_budget`
       (:func:`qstack.physical.satellite.scenario_key_budget` from a scenario); ``length`` then sets only the
       classical messages' delay (e.g. the pass's longest slant range), and the entanglement

@@ -456,7 +456,7 @@ class OpticalLink:
             raise ValueError(f"pulses: {int(pulses)} pulses at {rate:g} Hz take {duration:g} s, past the end of the "
                              f"pass ({last - t0:g} s from pass_start = {t0:g} s); allowed: pulses <= "
                              f"{math.floor((last - t0) * rate)}")
-        fading = spec.pointing_jitter > 0 or spec.scintillation_index > 0
+        fading = spec.fading
         sub = spec.time_step / (spec.fading_samples if fading else 1)
         j0, j1 = math.floor(t0 / sub), math.ceil((t0 + duration) / sub - 1e-12)
         index = np.arange(j0, max(j1, j0 + 1) + 1)

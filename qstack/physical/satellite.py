@@ -50,11 +50,12 @@ from typing import Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from qstack.physical.freespace import FreeSpaceChannel, sky_background_photons
+from qstack.physical.freespace import PSF_MODELS, FreeSpaceChannel, HufnagelValley, sky_background_photons
 from qstack.physical.units import EARTH_RADIUS, GM_EARTH, check_range, check_range_array
 
 __all__ = [
     "GRAZ",
+    "TURBULENCE_PROFILES",
     "MICIUS",
     "MICIUS_XINGLONG_MEASURED_LOSS_DB",
     "XINGLONG",
@@ -541,7 +542,12 @@ def micius_downlink(ground_station: GroundStation) -> FreeSpaceChannel:
 
 _ANGLE_FIELDS: Final[tuple[str, ...]] = (
     "max_elevation", "min_elevation", "divergence", "pointing_jitter", "field_of_view", "latitude", "longitude",
+    "zenith_seeing",
 )
+
+TURBULENCE_PROFILES: Final[tuple[str, ...]] = ("hv57", "hufnagel_valley")
+"""``turbulence`` values of :class:`DownlinkSpec`: HV 5/7, or a Hufnagel–Valley profile of
+``ground_cn2`` (or ``zenith_seeing``) and ``wind_speed`` (:class:`~qstack.physical.freespace.HufnagelValley`)."""
 _LENGTH_FIELDS: Final[tuple[str, ...]] = (
     "altitude", "wavelength", "transmitter_aperture", "aperture", "filter_bandwidth",
 )
@@ -609,6 +615,15 @@ class DownlinkSpec:
     * Sky background: ``sky_radiance`` (W m^-2 sr^-1 per m of wavelength, default 0),
       ``field_of_view`` (full angle, rad), ``filter_bandwidth`` (m), ``detection_window`` (s);
       the last three are required when ``sky_radiance`` > 0.
+    * Turbulence (default off: ``turbulence`` None): ``turbulence`` one of
+      :data:`TURBULENCE_PROFILES`. ``"hv57"`` is HV 5/7; ``"hufnagel_valley"`` takes
+      ``wind_speed`` (rms, m/s, default 21) and either ``ground_cn2`` A (m^-2/3) or
+      ``zenith_seeing`` (the site's seeing FWHM at 500 nm at zenith, rad: sets A,
+      :meth:`~qstack.physical.freespace.HufnagelValley.from_zenith_seeing`). The fading's
+      scintillation index then follows from the profile (``scintillation_index`` must stay 0),
+      and ``field_of_view``, if given, is also the receiver's field stop: the seeing-limited
+      spot's fraction inside it (``psf_model`` ``"gaussian"`` or ``"kolmogorov"``) multiplies
+      the transmissivity. Formulas: :mod:`qstack.physical.freespace`, item 5.
     * ``time_step`` (s, default 1): the pass is sampled at k * time_step.
     * ``fading_samples`` (int >= 1, default 256): fading draws per time step that average
       the gains when jitter or scintillation is set.
@@ -635,10 +650,16 @@ class DownlinkSpec:
     detection_window: float | None = None
     time_step: float = 1.0
     fading_samples: int = 256
+    turbulence: str | None = None
+    ground_cn2: float | None = None
+    wind_speed: float | None = None
+    zenith_seeing: float | None = None
+    psf_model: str = "gaussian"
 
     def __post_init__(self) -> None:
         if not isinstance(self.ground_station, GroundStation):
             raise TypeError(f"ground_station must be a GroundStation, got {self.ground_station!r}")
+        self._check_turbulence()
         if self.min_elevation is not None and self.duration is not None:
             raise ValueError("min_elevation and duration: give one of them (the pass window), not both")
         if self.sky_radiance:
@@ -685,7 +706,9 @@ class DownlinkSpec:
             if key == "ground_station":
                 values[key] = value if isinstance(value, GroundStation) else ground_station_from_mapping(
                     value, f"{path}ground_station.")  # type: ignore[arg-type]
-            elif key == "airmass_model":
+            elif key in ("airmass_model", "turbulence", "psf_model"):
+                if not isinstance(value, str):
+                    raise ValueError(f"{path}{key}: must be a string, got {value!r}")
                 values[key] = value
             elif key == "fading_samples":
                 if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -709,6 +732,50 @@ class DownlinkSpec:
                 out[key] = value
         return out
 
+    def _check_turbulence(self) -> None:
+        given = [k for k in ("ground_cn2", "wind_speed", "zenith_seeing") if getattr(self, k) is not None]
+        if self.turbulence is None:
+            if given:
+                raise ValueError(f"{given[0]}: only applies with turbulence = \"hufnagel_valley\" (turbulence is off)")
+            return
+        if self.turbulence not in TURBULENCE_PROFILES:
+            raise ValueError(f"turbulence must be one of {TURBULENCE_PROFILES}, got {self.turbulence!r}")
+        if self.psf_model not in PSF_MODELS:
+            raise ValueError(f"psf_model must be one of {PSF_MODELS}, got {self.psf_model!r}")
+        if self.turbulence == "hv57" and given:
+            raise ValueError(f"{given[0]}: not with turbulence = \"hv57\" (HV 5/7 fixes ground_cn2 = 1.7e-14 "
+                             "m^-2/3 and wind_speed = 21 m/s); use turbulence = \"hufnagel_valley\"")
+        if self.turbulence == "hufnagel_valley" and (self.ground_cn2 is None) == (self.zenith_seeing is None):
+            raise ValueError("ground_cn2: give one of ground_cn2 and zenith_seeing with turbulence = "
+                             "\"hufnagel_valley\"" + (" (not both)" if self.ground_cn2 is not None else ""))
+        self.profile()  # checks the numbers
+
+    def profile(self) -> HufnagelValley | None:
+        """The turbulence profile (:class:`~qstack.physical.freespace.HufnagelValley`), None when off.
+
+        >>> spec = DownlinkSpec(500e3, 1.0, 850e-9, 0.3, XINGLONG, turbulence="hufnagel_valley",
+        ...                     zenith_seeing=math.radians(1.7 / 3600))
+        >>> round(spec.profile().ground_cn2 * 1e15, 3)  # m^-2/3
+        11.177
+        """
+        if self.turbulence is None:
+            return None
+        if self.turbulence == "hv57":
+            return HufnagelValley.hv57()
+        wind = 21.0 if self.wind_speed is None else self.wind_speed
+        if self.zenith_seeing is not None:
+            return HufnagelValley.from_zenith_seeing(self.zenith_seeing, wind)
+        return HufnagelValley(self.ground_cn2, wind)  # type: ignore[arg-type]
+
+    @property
+    def fading(self) -> bool:
+        """Whether the transmissivity fades (pointing jitter, scintillation or turbulence set).
+
+        >>> DownlinkSpec(500e3, 1.0, 850e-9, 0.3, XINGLONG).fading
+        False
+        """
+        return self.pointing_jitter > 0 or self.scintillation_index > 0 or self.turbulence is not None
+
     @property
     def beam_quality(self) -> float:
         """M^2 = theta_half pi w0 / lambda from ``divergence`` (1 when not given)."""
@@ -724,8 +791,14 @@ class DownlinkSpec:
             receiver_aperture=station.aperture, zenith_transmittance=station.zenith_transmittance,
             pointing_jitter=self.pointing_jitter, extra_loss_db=station.extra_loss_db,
             beam_quality=self.beam_quality, scintillation_index=self.scintillation_index,
-            airmass_model=self.airmass_model,
+            airmass_model=self.airmass_model, **self._turbulence_channel_fields(),
         )
+
+    def _turbulence_channel_fields(self) -> dict[str, object]:
+        profile = self.profile()
+        if profile is None:  # default off: the channel is exactly the one without turbulence
+            return {}
+        return {"turbulence": profile, "field_of_view": self.field_of_view, "psf_model": self.psf_model}
 
     def satellite_pass(self) -> SatellitePass:
         """The :class:`SatellitePass` (station altitude included)."""
@@ -839,7 +912,7 @@ def downlink_key_budget(
     channel = spec.channel()
     samples = spec.satellite_pass().samples(channel, spec.time_step)
     y0 = min(1.0, dark + -math.expm1(-eta_d * spec.background_photons()))
-    fading = spec.pointing_jitter > 0 or spec.scintillation_index > 0
+    fading = spec.fading
     n = samples.times.size
     gain, qber, key = np.zeros(n), np.zeros(n), np.zeros(n)
     detections = 0.0
