@@ -9,27 +9,13 @@ PLOB bound −log2(1 − η).
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 
 from qstack.physical.units import SPEED_OF_LIGHT
 
-RUN = Path(__file__).resolve().parents[2] / "examples" / "real" / "chicago_loop" / "run.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("chicago_loop_run", RUN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def run():
-    return _load()
+EXAMPLE = "chicago_loop"
 
 
 def _close(a: float, b: float) -> bool:

@@ -11,30 +11,10 @@ seeded Monte Carlo of single runs agrees with the exact figures within 4 standar
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-RUN = Path(__file__).resolve().parents[2] / "examples" / "real" / "delft_nv_network" / "run.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("delft_nv_network_run", RUN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def run():
-    return _load()
-
-
-@pytest.fixture(scope="module")
-def figures(run):
-    return run.compute()
+EXAMPLE = "delft_nv_network"
 
 
 def test_teleported_state_fidelity_matches_hermans_2022_within_0_035(run, figures):

@@ -12,34 +12,14 @@ nodes) come out of the scenario.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from qstack.apps.bb84 import expected_gain_qber
 from qstack.physical.satellite import scenario_key_budget
 from qstack.qkd import decoy_state_rate
 
-RUN = Path(__file__).resolve().parents[2] / "examples" / "real" / "integrated_network" / "run.py"
+EXAMPLE = "integrated_network"
 SOURCE = dict(mu=0.8, nu=0.1, p_signal=0.5, p_decoy=0.25, p_vacuum=0.25, repetition_rate=100e6, misalignment=0.01)
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("integrated_network_run", RUN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def run():
-    return _load()
-
-
-@pytest.fixture(scope="module")
-def figures(run):
-    return run.compute()
 
 
 def _fibre_rate(length_km):

@@ -9,29 +9,9 @@ range (its lower end is the one fitted number). The same scenario gives identica
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-RUN = Path(__file__).resolve().parents[2] / "examples" / "real" / "micius_double_downlink" / "run.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("micius_double_downlink_run", RUN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def run():
-    return _load()
-
-
-@pytest.fixture(scope="module")
-def figures(run):
-    return run.compute()
+EXAMPLE = "micius_double_downlink"
 
 
 def test_chsh_of_the_pooled_pairs_is_within_two_sigma_of_the_published_violation(run, figures):

@@ -8,30 +8,13 @@ bit-identical results.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
 import pytest
 
-RUN = Path(__file__).resolve().parents[2] / "examples" / "real" / "micius_qkd_downlink" / "run.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("micius_qkd_downlink_run", RUN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def run():
-    return _load()
-
-
-@pytest.fixture(scope="module")
-def figures(run):
-    return run.compute()
+EXAMPLE = "micius_qkd_downlink"
+RUN = Path(__file__).resolve().parents[2] / "examples" / "real" / EXAMPLE / "run.py"
 
 
 def test_key_rate_at_1200_km_is_kilohertz_order(figures):

@@ -10,28 +10,14 @@ key at Xinglong, Micius and Graz.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 
 from qstack.physical.satellite import scenario_key_budget
 
-RUN = Path(__file__).resolve().parents[2] / "examples" / "real" / "micius_trusted_relay" / "run.py"
+EXAMPLE = "micius_trusted_relay"
 FRACTION = 0.05
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("micius_trusted_relay_run", RUN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def run():
-    return _load()
 
 
 @pytest.fixture(scope="module")

@@ -11,33 +11,14 @@ than 4 standard errors, below it for t2 = 1 s (threshold 2.23 s) and at 60 km an
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 
 from qstack.physical.fibre import Fibre
 from qstack.qkd.entropy import plob_bound, tgw_bound
 
-RUN = Path(__file__).resolve().parents[2] / "examples" / "real" / "plob_beating_chain" / "run.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("plob_beating_chain_run", RUN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def run():
-    return _load()
-
-
-@pytest.fixture(scope="module")
-def figures(run):
-    return run.compute()
+EXAMPLE = "plob_beating_chain"
 
 
 def _within(sim: float, exact: float, se: float, k: float = 4.0) -> bool:
