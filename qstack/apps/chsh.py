@@ -77,7 +77,14 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from qstack.qkd.authentication import KEY_BITS_PER_TAG, PresharedKey, load_preshared_key
-from qstack.qkd.device_independent import BellTest, chsh_bell_test, di_qkd_finite_rate
+from qstack.qkd.device_independent import (
+    FINITE_KEY_BOUNDS,
+    BellTest,
+    DIQKDFiniteKey,
+    chsh_bell_test,
+    di_qkd_finite_key,
+    di_qkd_finite_rate,
+)
 from qstack.qkd.entropy import TSIRELSON_BOUND, chsh_value_werner
 from qstack.qkd.pipeline import MessageRejected, QKDAbort
 from qstack.quantum import gates
@@ -103,6 +110,7 @@ __all__ = [
     "INTERCEPT_RESEND",
     "LOCAL_HIDDEN_VARIABLE",
     "LOCAL_STRATEGIES",
+    "SPOT_CHECKING",
     "chsh_win_probability",
     "estimate_chsh",
     "intercept_resend_chsh_value",
@@ -362,6 +370,10 @@ class DIQKDResult:
     ``epsilon_bell``, verdict); ``qber_upper`` the bound ``Q_U`` in the rate; ``abort`` the
     :class:`~qstack.qkd.QKDAbort` (same message at both roles); ``rejected`` the messages this
     role refused, by reason; ``auth_key_source`` where the pre-shared key came from.
+    ``protocol = "spot_checking"`` also fills ``finite_key`` (the
+    :class:`~qstack.qkd.device_independent.DIQKDFiniteKey` at the run's statistics) and
+    ``key_length`` (its length less the revealed sample, bits; ≤ 0: no key); ``rate`` is then
+    ``max(key_length, 0)`` per kept raw key bit.
     """
 
     chsh: CHSHEstimate
@@ -378,6 +390,12 @@ class DIQKDResult:
     abort: QKDAbort | None = None
     rejected: dict[str, int] = field(default_factory=dict)
     auth_key_source: str = ""
+    finite_key: DIQKDFiniteKey | None = None
+    key_length: float = math.nan
+
+
+SPOT_CHECKING = "spot_checking"
+"""The ``protocol`` name of :class:`DIQKD`'s biased-basis (spot-checking) protocol with a finite key."""
 
 
 def _write_estimate(w: _Writer, e: CHSHEstimate) -> _Writer:
@@ -451,6 +469,20 @@ class DIQKD(Application):
     Both roles return a :class:`DIQKDResult`. Error correction and privacy amplification (see
     :mod:`qstack.qkd`) are left to the caller: ``rate`` is the fraction of the raw key they would
     keep.
+
+    ``protocol = "spot_checking"``: the biased-basis protocol of Arnon-Friedman et al. (2018) with
+    a finite key against general attacks. Each round is a test round with probability
+    ``test_probability`` γ (public flags from a stream both roles share: uniform CHSH inputs,
+    ``x ∈ {0, 1}``, ``y ∈ {0, 1}``) and otherwise a key round (both measure Z, ``x = 0, y = 2``).
+    Bob reveals his test outcomes and a ``qber_sample`` fraction of his key bits; Alice runs the
+    Bell test as above and computes the key length
+    :func:`qstack.qkd.device_independent.di_qkd_finite_key` at the run's own statistics
+    (``S = 8·wins/tests − 4``, ``Q`` of the sample; ``noise`` p of noisy preprocessing, ``bound``
+    ``"eat"`` or ``"eat_improved"`` (default), ``epsilons``, ``error_correction_efficiency``), less
+    one bit per revealed key bit (the chain rule); a length ≤ 0 aborts.
+
+    >>> DIQKD(1000, protocol="spot_checking", test_probability=0.2, noise=0.01).bound
+    'eat_improved'
     """
 
     name = "di-qkd"
@@ -460,8 +492,18 @@ class DIQKD(Application):
     def __init__(self, rounds: int = 6000, *, batch: int = 1, qber_sample: float = 0.5, abort_below: float = 2.0,
                  epsilon_bell: float = 1e-6, epsilon_qber: float = 1e-6, attack: str | None = None,
                  min_fidelity: float = 0.0, auth_key: Mapping[str, str] | None = None,
-                 auth_key_bits: int | None = None):
+                 auth_key_bits: int | None = None, protocol: str = "uniform", test_probability: float = 0.05,
+                 noise: float = 0.0, bound: str = "eat_improved", epsilons: Mapping[str, float] | None = None,
+                 error_correction_efficiency: float = 1.0):
         _check_rounds(rounds, batch)
+        if protocol not in ("uniform", SPOT_CHECKING):
+            raise ValueError(f"protocol must be 'uniform' or {SPOT_CHECKING!r}, got {protocol!r}")
+        if protocol == SPOT_CHECKING:
+            self._check_spot_checking(test_probability, noise, bound, epsilons, error_correction_efficiency, attack)
+        self.protocol = protocol
+        self.test_probability, self.noise, self.bound = float(test_probability), float(noise), bound
+        self.epsilons = dict(epsilons or {})
+        self.error_correction_efficiency = float(error_correction_efficiency)
         if not (isinstance(qber_sample, (int, float)) and 0.0 < qber_sample < 1.0):
             raise ValueError(f"qber_sample must be in (0, 1), got {qber_sample!r}")
         if isinstance(abort_below, bool) or not isinstance(abort_below, (int, float)) or \
@@ -492,6 +534,188 @@ class DIQKD(Application):
         if attack == INTERCEPT_RESEND:  # Eve touches Bob's qubit: kept pairs (module docstring)
             self.stage = Stage.QUANTUM_MEMORY  # type: ignore[misc]
 
+    @staticmethod
+    def _check_spot_checking(gamma: object, noise: object, bound: object, epsilons: object, f_ec: object,
+                             attack: object) -> None:
+        for label, value, low, high in (("test_probability", gamma, 0.0, 1.0), ("noise", noise, 0.0, 0.5)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                    (low < value < high) if label == "test_probability" else (low <= value < high)):
+                rng = "(0, 1)" if label == "test_probability" else "[0, 0.5)"
+                raise ValueError(f"{label} must be in {rng}, got {value!r}")
+        if bound not in FINITE_KEY_BOUNDS:
+            raise ValueError(f"bound must be one of {', '.join(map(repr, FINITE_KEY_BOUNDS))}, got {bound!r}")
+        if isinstance(f_ec, bool) or not isinstance(f_ec, (int, float)) or f_ec < 1.0:
+            raise ValueError(f"error_correction_efficiency must be >= 1, got {f_ec!r}")
+        if attack is not None:
+            raise ValueError(f"protocol = {SPOT_CHECKING!r} runs honest devices only; attack must be None")
+        if epsilons is not None:
+            di_qkd_finite_key(1, 2.5, 0.0, test_probability=0.5, epsilons=dict(epsilons))  # validates names/ranges
+
+    def _round_types(self, ctx: RoleContext) -> np.ndarray:
+        """The public test-round flags ``T_i ~ Bernoulli(γ)``, one shared stream for both roles."""
+        state = _session_state(ctx)
+        key = ("di-qkd-spot-checking", self.rounds, self.test_probability)
+        flags = state.get(key)
+        if flags is None:  # drawn once per run, by whichever role comes first
+            nodes = sorted(ctx.transport.node_of.values())
+            flags = state[key] = ctx.sim.rng("di-qkd-spot-checking", *nodes).random(self.rounds) < self.test_probability
+        return flags
+
+    async def _spot_rounds(self, ctx: RoleContext, peer: str, creator: bool) -> tuple[np.ndarray, list[int], list[int]]:
+        """Measure all rounds: test rounds at the CHSH settings (uniform inputs), key rounds in Z
+        (``x = 0``, ``y = 2``). The devices are honest and their pairs i.i.d., so the rounds are
+        measured grouped by kind (two requests: all test rounds, then all key rounds) and put back
+        in round order; the order never enters the key length."""
+        tests = self._round_types(ctx)
+        local = ALICE_ANGLES if creator else BOB_ANGLES[:2]
+        remote = BOB_ANGLES[:2] if creator else ALICE_ANGLES
+        sock = ctx.epr_socket(peer)
+        inputs = [0 if creator else 2] * self.rounds
+        outcomes = [0] * self.rounds
+        for is_test in (True, False):
+            where = np.flatnonzero(tests == is_test)
+            if not len(where):
+                continue
+            if creator:
+                res = await (sock.create_measure(len(where), min_fidelity=self.min_fidelity, bases=local,
+                                                 remote_bases=remote) if is_test else
+                             sock.create_measure(len(where), min_fidelity=self.min_fidelity, bases=(0.0,),
+                                                 remote_bases=(0.0,)))
+            else:
+                res = await sock.recv_measure(len(where))
+            for i, (m, k) in zip(where, res, strict=True):
+                outcomes[i] = int(m)
+                if is_test:
+                    inputs[i] = int(k)
+        return tests, inputs, outcomes
+
+    def _spot_key(self, wins: int, tests: int, errors: int, sampled: int, revealed: int) -> DIQKDFiniteKey:
+        """The finite key at the run's statistics: ``S = 8 wins/tests − 4``, ``Q = errors/sampled``."""
+        s = min(max(8.0 * wins / tests - 4.0, 0.0), TSIRELSON_BOUND) if tests else 0.0
+        q = min(errors / sampled, 0.5) if sampled else 0.5
+        return di_qkd_finite_key(self.rounds, s, q, test_probability=self.test_probability, noise=self.noise,
+                                 bound=self.bound, epsilons=self.epsilons or None,
+                                 error_correction_efficiency=self.error_correction_efficiency)
+
+    async def _spot_alice(self, ctx: RoleContext) -> DIQKDResult:
+        link = self._link(ctx, "bob")
+        tests, x, a = await self._spot_rounds(ctx, "bob", True)
+        test_rounds = [i for i in range(self.rounds) if tests[i]]
+        key_rounds = [i for i in range(self.rounds) if not tests[i]]
+        link.send("inputs/alice", bytes(x[i] for i in test_rounds))
+        abort: QKDAbort | None = None
+        try:
+            y_t = list(await link.recv("inputs/bob"))
+            sample = list(await link.recv("sample"))
+            revealed = list(await link.recv("revealed"))
+        except QKDAbort as error:
+            return self._result(ctx, link, estimate_chsh([], [], [], []), math.nan, math.inf, 0, None, 0.0, math.nan,
+                                error, [], [], None)
+        if len(y_t) != len(test_rounds) or len(sample) != len(key_rounds):
+            raise ProtocolError(f"Bob announced {len(y_t)} test inputs and {len(sample)} sample flags for "
+                                f"{len(test_rounds)} test and {len(key_rounds)} key rounds")
+        b_test, b_sample = revealed[:len(test_rounds)], revealed[len(test_rounds):]
+        xt, at = [x[i] for i in test_rounds], [a[i] for i in test_rounds]
+        chsh = estimate_chsh(xt, y_t, at, b_test)
+        wins = int(sum((ai ^ bi) == (xi & yi) for xi, yi, ai, bi in zip(xt, y_t, at, b_test, strict=True)))
+        test = chsh_bell_test(wins, len(test_rounds), self.epsilon_bell, self.abort_below)
+        sampled = [i for i, f in zip(key_rounds, sample, strict=True) if f]
+        errors = [a[i] ^ bit for i, bit in zip(sampled, b_sample, strict=True)]
+        q_n = len(errors)
+        q = float(np.mean(errors)) if errors else 0.0
+        q_se = math.sqrt(q * (1 - q) / q_n) if errors else math.inf
+        kept = [i for i, f in zip(key_rounds, sample, strict=True) if not f]
+        finite = self._spot_key(wins, len(test_rounds), int(sum(errors)), q_n, q_n)
+        key_length = finite.key_length - q_n
+        if not test.passed:
+            abort = QKDAbort(f"Bell test failed: S_L = {test.chsh_lower:.4f} <= {self.abort_below:.4f} at epsilon = "
+                             f"{self.epsilon_bell:g} ({wins} wins in {test.rounds} test rounds); aborting, no key",
+                             stage="bell test", qber=q, threshold=self.abort_below)
+        elif key_length <= 0.0:
+            abort = QKDAbort(f"no finite key at these statistics: {self.rounds} rounds, S = {finite.chsh:.4f}, "
+                             f"Q = {finite.qber:.4f} give a key length of {key_length:.0f} bits ({self.bound}, "
+                             f"gamma = {self.test_probability:g}); aborting, no key",
+                             stage="key rate", qber=q, threshold=self.abort_below)
+        rate = max(key_length, 0.0) / len(kept) if kept and abort is None else 0.0
+        w = _write_estimate(_Writer(), chsh).f64(q).f64(q_se).u64(q_n).f64(rate).f64(key_length)
+        w = w.u64(wins).u64(test.rounds).f64(test.win_lower).u64(int(abort is not None))
+        if abort is not None:
+            w = w.f64(abort.qber).f64(abort.threshold).small(_small(abort.stage)).small(_small(str(abort)))
+        link.send("verdict", w.done())
+        try:
+            reply = await link.recv("confirmation")
+            if reply != (b"\x00" if abort is not None else b"\x01"):
+                raise ProtocolError(f"Bob's reply {reply!r} does not match the verdict")
+        except QKDAbort as error:
+            if isinstance(error, MessageRejected):
+                link.announce_abort(error)
+            abort = abort or error
+        if abort is not None:
+            rate = 0.0
+        res = self._result(ctx, link, chsh, q, q_se, q_n, test, rate, math.nan, abort, [a[i] for i in kept], kept,
+                           None)
+        return _replace_result(res, finite_key=finite, key_length=key_length)
+
+    async def _spot_bob(self, ctx: RoleContext) -> DIQKDResult:
+        link = self._link(ctx, "alice")
+        tests, y, b = await self._spot_rounds(ctx, "alice", False)
+        test_rounds = [i for i in range(self.rounds) if tests[i]]
+        key_rounds = [i for i in range(self.rounds) if not tests[i]]
+        chsh, q, q_se, q_n, test, rate = estimate_chsh([], [], [], []), math.nan, math.inf, 0, None, 0.0
+        kept: list[int] = []
+        abort: QKDAbort | None = None
+        finite: DIQKDFiniteKey | None = None
+        key_length = math.nan
+        try:
+            x_t = list(await link.recv("inputs/alice"))
+            if len(x_t) != len(test_rounds):
+                raise ProtocolError(f"Alice announced {len(x_t)} inputs for {len(test_rounds)} test rounds")
+            link.send("inputs/bob", bytes(y[i] for i in test_rounds))
+            sample = [int(ctx.rng.random() < self.qber_sample) for _ in key_rounds]
+            link.send("sample", bytes(sample))
+            sampled = [i for i, f in zip(key_rounds, sample, strict=True) if f]
+            link.send("revealed", bytes([b[i] for i in test_rounds] + [b[i] for i in sampled]))
+            kept = [i for i, f in zip(key_rounds, sample, strict=True) if not f]
+            r = _Reader(await link.recv("verdict"))
+            chsh, q, q_se, q_n, rate, key_length = _read_estimate(r), r.f64(), r.f64(), r.u64(), r.f64(), r.f64()
+            wins, test_n, w_low = r.u64(), r.u64(), r.f64()
+            if test_n:
+                s_low = 8.0 * w_low - 4.0
+                test = BellTest(wins, test_n, wins / test_n, w_low, s_low, self.epsilon_bell, self.abort_below,
+                                s_low > self.abort_below)
+                finite = self._spot_key(wins, test_n, int(round(q * q_n)), q_n, q_n)
+            if r.u64():
+                qber, threshold, stage, text = r.f64(), r.f64(), _text(r), _text(r)
+                abort = QKDAbort(text, stage=stage, qber=qber, threshold=threshold, announced_by="alice")
+            r.end()
+            link.send("confirmation", b"\x00" if abort is not None else b"\x01")
+        except MessageRejected as error:
+            link.announce_abort(error)
+            abort = error
+        except QKDAbort as error:
+            abort = error
+        if abort is not None:
+            rate = 0.0
+        res = self._result(ctx, link, chsh, q, q_se, q_n, test, rate, math.nan, abort, [b[i] for i in kept], kept,
+                           None)
+        return _replace_result(res, finite_key=finite, key_length=key_length)
+
+    def summary(self, results: Mapping[str, object]) -> dict[str, object] | None:
+        """The spot-checking run's figures (``qstack run`` prints them): S and its standard error,
+        QBER, the finite key's length and the bound's terms; None for the uniform protocol."""
+        alice = results.get("alice")
+        if self.protocol != SPOT_CHECKING or not isinstance(alice, DIQKDResult):
+            return None
+        k = alice.finite_key
+        return {
+            "chsh": alice.chsh.value, "chsh_standard_error": alice.chsh.standard_error,
+            "test_rounds": alice.chsh.rounds, "qber": alice.qber, "qber_standard_error": alice.qber_standard_error,
+            "qber_rounds": alice.qber_rounds, "bound": self.bound, "test_probability": self.test_probability,
+            "noise": self.noise, "key_length_bits": alice.key_length,
+            "entropy_rate": k.entropy_rate if k else None, "eat_correction_bits": k.eat_correction if k else None,
+            "aborted": alice.aborted, "abort": str(alice.abort) if alice.abort is not None else None,
+        }
+
     def _rounds(self, x: Sequence[int], y: Sequence[int]) -> tuple[list[int], list[int]]:
         key = [i for i in range(self.rounds) if x[i] == 0 and y[i] == 2]
         test = [i for i in range(self.rounds) if y[i] <= 1]
@@ -517,6 +741,8 @@ class DIQKD(Application):
         return out, [s[0] for s in table]
 
     async def alice(self, ctx: RoleContext) -> DIQKDResult:
+        if self.protocol == SPOT_CHECKING:
+            return await self._spot_alice(ctx)
         link = self._link(ctx, "bob")
         x, a, _ = await _measured_rounds(ctx, "bob", True, self.rounds, ALICE_ANGLES, BOB_ANGLES,
                                          attack=None if self.attack == LOCAL_HIDDEN_VARIABLE else self.attack,
@@ -589,6 +815,8 @@ class DIQKD(Application):
         return self._result(ctx, link, chsh, q, q_se, q_n, test, rate, q_up, abort, [a[i] for i in kept], kept, None)
 
     async def bob(self, ctx: RoleContext) -> DIQKDResult:
+        if self.protocol == SPOT_CHECKING:
+            return await self._spot_bob(ctx)
         link = self._link(ctx, "alice")
         y, b, eve = await _measured_rounds(ctx, "alice", False, self.rounds, BOB_ANGLES, ALICE_ANGLES,
                                            attack=None if self.attack == LOCAL_HIDDEN_VARIABLE else self.attack,
@@ -636,3 +864,9 @@ class DIQKD(Application):
                 kept: list[int], eve: list[int] | None) -> DIQKDResult:
         return DIQKDResult(chsh, q, q_se, q_n, rate, abort is not None, raw_key, kept, eve, test, q_up, abort,
                            dict(link.rejected), link.key_source)
+
+
+def _replace_result(result: DIQKDResult, **changes: object) -> DIQKDResult:
+    from dataclasses import replace
+
+    return replace(result, **changes)  # type: ignore[arg-type]

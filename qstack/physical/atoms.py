@@ -53,11 +53,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qstack.physical.station import LINK_SCHEMES, LinkHardware, depolarised
 from qstack.physical.units import check_range
 
 __all__ = [
     "AtomAtomLink",
+    "AtomLinkModel",
     "AtomNode",
+    "AtomTwoPhoton",
     "chsh_from_correlations",
     "fidelity_from_visibility",
     "visibility_from_fidelity",
@@ -212,6 +215,14 @@ class AtomAtomLink:
         return chsh_from_correlations(*self.correlations)
 
     @property
+    def chsh_standard_settings(self) -> float:
+        """CHSH value ``√2 (T_zz + T_xx)`` at the settings that are optimal for a Werner pair
+        (``A₀ = Z``, ``A₁ = X``, ``B = (Z ± X)/√2``; :mod:`qstack.apps.chsh`); equals :attr:`chsh`
+        when ``M = 1``."""
+        zz, xx = self.correlations
+        return math.sqrt(2.0) * (zz + xx)
+
+    @property
     def qber(self) -> float:
         """Key-basis (Z) error rate ``(1 − T_zz)/2``."""
         return (1.0 - self.correlations[0]) / 2.0
@@ -235,3 +246,112 @@ class AtomAtomLink:
         sy = np.array([[0, -1j], [1j, 0]], dtype=complex)
         sz = np.diag([1.0, -1.0]).astype(complex)
         return (np.eye(4) - xx * np.kron(sx, sx) - xx * np.kron(sy, sy) - zz * np.kron(sz, sz)) / 4.0
+
+
+# --------------------------------------------------------------------------------------------
+# The "atom_two_photon" link scheme: the heralded pair of AtomAtomLink in a scenario's network
+
+
+def _bell_diagonal(t_zz: float, t_xx: float, psi_plus: bool) -> np.ndarray:
+    """``¼(𝟙 ± T_xx σ_x⊗σ_x ± T_xx σ_y⊗σ_y − T_zz σ_z⊗σ_z)``: around Ψ⁺ (+) or Ψ⁻ (−)."""
+    sx = np.array([[0, 1], [1, 0]], dtype=complex)
+    sy = np.array([[0, -1j], [1j, 0]], dtype=complex)
+    sz = np.diag([1.0, -1.0]).astype(complex)
+    sign = 1.0 if psi_plus else -1.0
+    return (np.eye(4) + sign * t_xx * (np.kron(sx, sx) + np.kron(sy, sy)) - t_zz * np.kron(sz, sz)) / 4.0
+
+
+@dataclass(frozen=True)
+class AtomLinkModel:
+    """A link's generation model (:mod:`qstack.physical.station`) from an :class:`AtomAtomLink`:
+    success probability ``p_true + p_acc`` per attempt of ``cycle_time`` seconds; the two heralds
+    Ψ⁺ and Ψ⁻ (Bell indices 2 and 3) are equally likely, each leaving the Bell-diagonal pair of
+    :meth:`AtomAtomLink.density_matrix` around its Bell state.
+
+    >>> m = AtomLinkModel(AtomAtomLink(AtomNode(), AtomNode(), attempt_rate=1e3), cycle_time=1e-3)
+    >>> m.success_probability, m.fidelity
+    (0.5, 1.0)
+    """
+
+    link: AtomAtomLink
+    cycle_time: float
+    round_period: float = 0.0
+
+    @property
+    def success_probability(self) -> float:
+        """Herald probability per attempt."""
+        return self.link.success_probability
+
+    @property
+    def first_round_probability(self) -> float:
+        """One round per attempt: the success probability."""
+        return self.link.success_probability
+
+    @property
+    def fidelity(self) -> float:
+        """Fidelity to the announced Bell state, :attr:`AtomAtomLink.fidelity`."""
+        return self.link.fidelity
+
+    @property
+    def outcome_probabilities(self) -> tuple[float, float]:
+        """``(p/2, p/2)`` for Ψ⁺ and Ψ⁻."""
+        p = self.link.success_probability / 2.0
+        return p, p
+
+    def outcomes(self) -> list[tuple[int, np.ndarray]]:
+        """``[(2, (p/2) ρ_Ψ⁺), (3, (p/2) ρ_Ψ⁻)]``, unnormalised (traces are the probabilities)."""
+        zz, xx = self.link.correlations
+        p = self.link.success_probability / 2.0
+        return [(2, p * _bell_diagonal(zz, xx, True)), (3, p * _bell_diagonal(zz, xx, False))]
+
+
+@LINK_SCHEMES.register("atom_two_photon")
+class AtomTwoPhoton:
+    """Heralded atom–atom entanglement by a two-photon Bell-state measurement
+    (:class:`AtomAtomLink`), as a link scheme. From the link's hardware it takes each arm's
+    detection probability (``emission_efficiency`` = the atom's collection efficiency ×
+    fibre × station ``detector_efficiency``), the station's ``dark_count_probability`` and the
+    attempt period; its own parameters are the atoms' ``atom_photon_fidelity`` (both nodes, or
+    ``atom_photon_fidelity_b`` for Bob's if different), the photons'
+    ``interference_visibility`` M, a frequency converter's ``conversion_efficiency`` and the
+    converter's ``noise_photons`` per detection window that reach the station from each arm.
+    The ends' ``raw_fidelity`` still depolarises every pair on top (leave it at 1).
+
+    In a scenario: ``scheme = { name = "atom_two_photon", atom_photon_fidelity = 0.97,
+    interference_visibility = 0.95 }``.
+
+    >>> hw = LinkHardware(eta_a=0.1, eta_b=0.1, cycle_time=2e-5)
+    >>> m = AtomTwoPhoton(atom_photon_fidelity=0.97).model(hw, 0.5)
+    >>> round(m.success_probability, 6), round(m.link.chsh, 4)
+    (0.005, 2.6067)
+    """
+
+    name = "atom_two_photon"
+
+    def __init__(self, atom_photon_fidelity: float = 1.0, atom_photon_fidelity_b: float | None = None,
+                 interference_visibility: float = 1.0, conversion_efficiency: float = 1.0,
+                 noise_photons: float = 0.0) -> None:
+        self.fidelity_a = check_range("atom_photon_fidelity", atom_photon_fidelity, low=0.25, high=1.0)
+        self.fidelity_b = self.fidelity_a if atom_photon_fidelity_b is None else check_range(
+            "atom_photon_fidelity_b", atom_photon_fidelity_b, low=0.25, high=1.0)
+        self.visibility = check_range("interference_visibility", interference_visibility, low=0.0, high=1.0)
+        self.conversion = check_range("conversion_efficiency", conversion_efficiency, low=0.0, high=1.0)
+        self.noise = check_range("noise_photons", noise_photons, low=0.0)
+
+    def atom_link(self, hw: LinkHardware) -> AtomAtomLink:
+        """The :class:`AtomAtomLink` of a link's hardware (arm efficiencies already include
+        collection, fibre and detector; ``noise_photons`` are counted at the detectors)."""
+        if hw.cycle_time <= 0.0:
+            raise ValueError(f"atom_two_photon needs an attempt period > 0 s, got cycle_time = {hw.cycle_time}")
+        a = AtomNode(self.fidelity_a, collection_efficiency=hw.eta_a, conversion_efficiency=self.conversion,
+                     conversion_noise=self.noise)
+        b = AtomNode(self.fidelity_b, collection_efficiency=hw.eta_b, conversion_efficiency=self.conversion,
+                     conversion_noise=self.noise)
+        return AtomAtomLink(a, b, attempt_rate=1.0 / hw.cycle_time, interference_visibility=self.visibility,
+                            dark_count_probability=hw.p_dark)
+
+    def model(self, hw: LinkHardware, min_fidelity: float) -> AtomLinkModel | None:
+        """The link's model, or None if its fidelity (after ``hw.raw_w``) is below ``min_fidelity``."""
+        m = AtomLinkModel(self.atom_link(hw), hw.cycle_time)
+        return m if depolarised(m.fidelity, hw.raw_w) + 1e-12 >= min_fidelity else None
+

@@ -354,6 +354,7 @@ class HeraldingStation:
         return q, entry[2]
 
 
-# The NV-centre link scheme ("nv_single_click") and memory ("nv_nuclear") register themselves in
-# the public registries; imported last, as they build on this module.
+# The single-atom ("atom_two_photon") and NV-centre ("nv_single_click", memory "nv_nuclear") schemes
+# register themselves in the public registries; imported last, as they build on this module.
+from qstack.physical import atoms as _atoms  # noqa: E402,F401  ("atom_two_photon")
 from qstack.physical import nv as _nv  # noqa: E402,F401

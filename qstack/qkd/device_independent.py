@@ -61,10 +61,29 @@ most ``m_max`` test rounds and at least ``w_min = nγ ω_L`` wins. The key lengt
 key is secret up to ``2 ε_s + ε_PA`` (or the run aborts with probability ≥ ``1 − ε_EA``) and
 correct up to ``ε_EC``. As ``n → ∞`` at fixed ``γ`` the rate per round tends to
 ``g(ω) − f_EC[(1 − γ) h(Q) + γ h(ω)] − γ h(ω)`` with an ``O(1/√n)`` gap, and with ``γ → 0`` to the
-asymptotic ``g(ω) − f_EC h(Q)`` (tests). This is the *original* EAT second-order term; the improved
-bounds used by Zhang et al. and Nadlinger et al. (Nature 607 (2022); Tan et al., Quantum 6, 880
-(2022), Rényi-entropy versions) are tighter and are **not** implemented: with the original term a
-run needs ~10⁷–10⁸ rounds at today's CHSH values.
+asymptotic ``g(ω) − f_EC h(Q)`` (tests). This is the *original* EAT second-order term (``bound =
+"eat"``): with it a run needs ~10⁷–10⁸ rounds at today's CHSH values.
+
+*Improved second-order term* (``bound = "eat_improved"``): the EAT of Dupuis & Fawzi, IEEE TIT 65,
+7596 (2019), replaces ``v √n`` by (:func:`improved_eat_correction`, α ∈ (1, 2) optimised on a grid)
+
+    n (α − 1) (ln 2/2) V² + (g(ε) + α log₂(1/p_Ω))/(α − 1) + n (α − 1)² K_α,
+    V = log₂(1 + 2d) + √(2 + Var(f)),   g(ε) = −log₂(1 − √(1 − ε²)),
+    K_α = 2^{(α−1)(log₂ d + Max f − Min_Σ f)} ln³(2^{log₂ d + Max f − Min_Σ f} + e²) / (6 (2 − α)³ ln 2),
+
+with ε = ε_s/4 and p_Ω ≥ ε_EA as above. The min-tradeoff function is the same tangent, extended off
+the quantum set Σ as in Tan et al., Quantum 6, 880 (2022): ``f(win) = f(⊥) = g_t(1)``,
+``f(lose) = g_t(1) − g′(p_t)/γ`` (``g_t`` the tangent line; on Σ, ``q(lose) = γ(1 − ω)``, so
+``f = g_t(ω)``), hence ``Max f − Min_Σ f = g′(p_t)(1 − ω_min)`` with ``ω_min = sin²(π/8)`` and
+``Var(f) ≤ g′(p_t)² ω_max/γ`` — the loss grows like ``√(n/γ)`` instead of ``√n/γ``. The constants
+are as we recall Dupuis & Fawzi's Theorem and as a public implementation of Tan et al.'s bound
+uses them (Steffinlongo et al., arXiv:2409.17075, App. C); the theorem's text itself was not
+available to check. The Rényi-entropy EAT variants (Arqand et al.) are not implemented.
+
+*Noisy preprocessing* (``noise = p``, Ho et al., PRL 124, 230502 (2020)): Alice flips each key-round
+bit with probability p; the rate function becomes ``(1 − γ) g_p(ω) + γ g(ω)``
+(:func:`noisy_entropy_rate`; key rounds flipped, test rounds raw; convex, so its tangents are valid
+min-tradeoff functions) and the key-round leak ``(1 − γ) h(p + (1 − 2p) Q)``.
 
 >>> t = chsh_bell_test(wins=850, rounds=1000, epsilon=1e-6)
 >>> round(t.win_rate, 3), round(t.win_lower, 4), t.passed
@@ -97,7 +116,12 @@ __all__ = [
     "di_qkd_finite_key",
     "di_qkd_finite_rate",
     "di_qkd_min_rounds",
+    "FINITE_KEY_BOUNDS",
+    "MIN_WIN_PROBABILITY",
     "hoeffding_lower_bound",
+    "improved_eat_correction",
+    "noisy_entropy_rate",
+    "noisy_entropy_rate_derivative",
 ]
 
 LOCAL_WIN_PROBABILITY: float = 0.75
@@ -287,13 +311,64 @@ def chsh_entropy_rate_derivative(win_probability: float | np.ndarray) -> float |
     return float(slope) if np.ndim(slope) == 0 else slope
 
 
+def _half_log_ratio(r: np.ndarray) -> np.ndarray:
+    """``½ log₂((1 + r)/(1 − r))`` (= atanh(r)/ln 2), finite for r in [0, 1)."""
+    return np.arctanh(np.clip(r, 0.0, 1.0 - 1e-16)) / math.log(2.0)
+
+
+def noisy_entropy_rate(win_probability: float | np.ndarray, noise: float = 0.0) -> float | np.ndarray:
+    """The noisy-preprocessing bound of :func:`qstack.qkd.entropy.di_qkd_entropy_bound` in the CHSH
+    winning probability ``ω = ½ + S/8``: ``g_p(ω) = 1 − h((1 + r₁)/2) + h((1 + r₂)/2)`` with
+    ``r₁ = √((S/2)² − 1)``, ``r₂ = √(1 − p(1 − p)(8 − S²))``; ``h(p)`` for ω ≤ ¾ (no violation:
+    only Alice's private flip is secret). ``noise`` p in [0, ½]; p = 0 is :func:`chsh_entropy_rate`.
+    Works on floats and arrays.
+
+    >>> round(noisy_entropy_rate(0.5 + 2.5 / 8, 0.1), 6)        # = di_qkd_entropy_bound(2.5, 0.1)
+    0.703571
+    """
+    p = check_range("noise", noise, low=0.0, high=0.5)
+    w = np.asarray(win_probability, dtype=float)
+    if np.any((w < 0.0) | (w > MAX_WIN_PROBABILITY * (1.0 + 1e-12))) or np.any(np.isnan(w)):
+        raise ValueError(f"win_probability must be in [0, {MAX_WIN_PROBABILITY:.6f}], got {win_probability!r}")
+    s = np.clip(8.0 * w - 4.0, 2.0, TSIRELSON_BOUND)
+    r1 = np.sqrt(np.clip(s * s / 4.0 - 1.0, 0.0, 1.0))
+    r2 = np.sqrt(np.clip(1.0 - p * (1.0 - p) * (8.0 - s * s), 0.0, 1.0))
+    g = 1.0 - binary_entropy(np.clip((1.0 + r1) / 2.0, 0.0, 1.0)) + binary_entropy(np.clip((1.0 + r2) / 2.0, 0.0, 1.0))
+    g = np.clip(g, 0.0, 1.0)
+    return float(g) if np.ndim(g) == 0 else g
+
+
+def noisy_entropy_rate_derivative(win_probability: float | np.ndarray, noise: float = 0.0) -> float | np.ndarray:
+    """``dg_p/dω = 8 dg_p/dS`` for ``¾ < ω < cos²(π/8)``:
+    ``8 [atanh(r₁)/ln 2 · S/(4 r₁) − atanh(r₂)/ln 2 · p(1 − p) S / r₂]`` (``r₁, r₂`` as in
+    :func:`noisy_entropy_rate`; atanh(r)/r → 1 at r → 0); p = 0 is :func:`chsh_entropy_rate_derivative`.
+
+    >>> round(noisy_entropy_rate_derivative(0.8, 0.0) / chsh_entropy_rate_derivative(0.8), 12)
+    1.0
+    """
+    p = check_range("noise", noise, low=0.0, high=0.5)
+    w = np.asarray(win_probability, dtype=float)
+    s = np.clip(8.0 * w - 4.0, 2.0, TSIRELSON_BOUND)
+    r1 = np.sqrt(np.clip(s * s / 4.0 - 1.0, 0.0, 1.0))
+    r2 = np.sqrt(np.clip(1.0 - p * (1.0 - p) * (8.0 - s * s), 0.0, 1.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1 = np.where(r1 < 1e-8, 1.0 / math.log(2.0), _half_log_ratio(r1) / r1) * s / 4.0
+        t2 = np.where(r2 < 1e-8, 1.0 / math.log(2.0), _half_log_ratio(r2) / r2) * p * (1.0 - p) * s
+    slope = 8.0 * (t1 - t2)
+    slope = np.where(r1 >= 1.0, np.inf, slope)
+    return float(slope) if np.ndim(slope) == 0 else slope
+
+
 class DIQKDFiniteKey(NamedTuple):
     """The finite-key length of the spot-checking DI-QKD protocol (module docstring), term by term.
 
     ``key_length`` (bits, may be negative: no key) ``= rounds·entropy_rate − eat_correction −
     bob_test_entropy − chain_rule − error_correction − privacy_amplification``; ``rate`` is
     ``max(key_length, 0)/rounds`` (bits per round); ``test_probability`` γ and ``tangent_point``
-    ``p_t`` are the optimised (or given) choices; ``win_lower`` ω_L, ``max_tests`` m_max.
+    ``p_t`` are the optimised (or given) choices; ``win_lower`` ω_L, ``max_tests`` m_max;
+    ``noise`` the noisy-preprocessing flip probability p; ``bound`` ``"eat"`` (Dupuis, Fawzi &
+    Renner 2020, Thm 4.4) or ``"eat_improved"`` (Dupuis & Fawzi 2019), and ``renyi_order`` the
+    optimised α of the latter (NaN for ``"eat"``).
     """
 
     rounds: int
@@ -311,6 +386,19 @@ class DIQKDFiniteKey(NamedTuple):
     privacy_amplification: float
     key_length: float
     rate: float
+    noise: float = 0.0
+    bound: str = "eat"
+    renyi_order: float = math.nan
+
+
+FINITE_KEY_BOUNDS: tuple[str, ...] = ("eat", "eat_improved")
+"""The second-order terms :func:`di_qkd_finite_key` offers (module docstring)."""
+
+MIN_WIN_PROBABILITY: float = (2.0 - math.sqrt(2.0)) / 4.0
+"""The smallest quantum CHSH winning probability, sin²(π/8) (S = −2√2)."""
+
+_D_OUT = 6  # values of (Ã_i, B̃_i) per round: 2 × 3
+_RENYI_GRID = 1.0 + np.logspace(-10.0, math.log10(0.95), 300)  # α in (1, 2)
 
 
 def _upper_tail(mean: float, log_inv_eps: float) -> float:
@@ -319,8 +407,51 @@ def _upper_tail(mean: float, log_inv_eps: float) -> float:
     return mean * (1.0 + x)
 
 
+def _round_rate(w: np.ndarray, gamma: float, noise: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rate function ``(1 − γ) g_p(ω) + γ g₀(ω)`` (key rounds flipped, test rounds raw) and its slope."""
+    if noise == 0.0:
+        return np.asarray(chsh_entropy_rate(w)), np.asarray(chsh_entropy_rate_derivative(w))
+    rate = (1.0 - gamma) * np.asarray(noisy_entropy_rate(w, noise)) + gamma * np.asarray(chsh_entropy_rate(w))
+    slope = ((1.0 - gamma) * np.asarray(noisy_entropy_rate_derivative(w, noise))
+             + gamma * np.asarray(chsh_entropy_rate_derivative(w)))
+    return rate, slope
+
+
+def improved_eat_correction(n: int, slope: float | np.ndarray, gamma: float, alpha: float | np.ndarray,
+                            smoothing: float, log2_inv_p_omega: float) -> float | np.ndarray:
+    """The second-order loss of the EAT with improved second-order term (Dupuis & Fawzi, IEEE TIT
+    65, 7596 (2019); module docstring), in bits, for the min-tradeoff function of slope ``slope``
+    (``g′(p_t)``) at test probability ``gamma``, Rényi order ``alpha`` in (1, 2), smoothing ε and
+    ``log₂(1/p_Ω)``:
+
+        n (α − 1) (ln 2/2) V² + (g(ε) + α log₂(1/p_Ω))/(α − 1) + n (α − 1)² K_α
+
+    with ``V = log₂(1 + 2d) + √(2 + g′² ω_max/γ)``, ``g(ε) = −log₂(1 − √(1 − ε²))``,
+    ``K_α = 2^{(α−1)(log₂ d + Δ)} ln³(2^{log₂ d + Δ} + e²) / (6 (2 − α)³ ln 2)``,
+    ``Δ = g′ (1 − ω_min)``, ``d = 6``. Works on arrays (broadcast).
+
+    >>> round(float(improved_eat_correction(10**8, 4.0, 0.1, 1.001, 1e-6, 20.0)), 1)
+    8359090.9
+    """
+    slope = np.asarray(slope, dtype=float)
+    a = np.asarray(alpha, dtype=float)
+    ln2 = math.log(2.0)
+    var = slope * slope * MAX_WIN_PROBABILITY / gamma
+    v = math.log2(1.0 + 2.0 * _D_OUT) + np.sqrt(2.0 + var)
+    x = smoothing
+    g_eps = math.log2((1.0 + math.sqrt(1.0 - x * x)) / (x * x))  # −log₂(1 − √(1 − ε²)), no cancellation
+    spread = math.log2(_D_OUT) + slope * (1.0 - MIN_WIN_PROBABILITY)
+    with np.errstate(over="ignore"):
+        log_k = ((a - 1.0) * spread * ln2 + 3.0 * np.log(np.logaddexp(spread * ln2, 2.0))
+                 - np.log(6.0 * (2.0 - a) ** 3 * ln2))
+        k_alpha = np.exp(log_k)
+        out = (n * (a - 1.0) * ln2 / 2.0 * v * v + (g_eps + a * log2_inv_p_omega) / (a - 1.0)
+               + n * (a - 1.0) ** 2 * k_alpha)
+    return float(out) if np.ndim(out) == 0 else out
+
+
 def _finite_key_terms(n: int, chsh: float, qber: float, gamma: float, eps: dict[str, float], f_ec: float,
-                      tangent_point: float | None) -> DIQKDFiniteKey:
+                      tangent_point: float | None, noise: float = 0.0, bound: str = "eat") -> DIQKDFiniteKey:
     omega = 0.5 + chsh / 8.0
     log_c = math.log(1.0 / eps["completeness"])
     w_low = omega - math.sqrt(2.0 * omega * log_c / (n * gamma))
@@ -330,28 +461,39 @@ def _finite_key_terms(n: int, chsh: float, qber: float, gamma: float, eps: dict[
     x = eps["smoothing"] / 4.0
     chain = 3.0 * math.log2((1.0 + math.sqrt(1.0 - x * x)) / (x * x))  # 1/(1 − √(1 − x²)), no cancellation
     ec_prime = eps["error_correction_completeness"]
-    leak = (f_ec * n * ((1.0 - gamma) * float(binary_entropy(qber)) + gamma * float(binary_entropy(omega)))
+    key_error = noise + (1.0 - 2.0 * noise) * qber  # Bob's error on Alice's flipped key bits
+    leak = (f_ec * n * ((1.0 - gamma) * float(binary_entropy(key_error)) + gamma * float(binary_entropy(omega)))
             + 4.0 * math.log2(2.0 * math.sqrt(2.0) + 1.0) * math.sqrt(n * math.log2(2.0 / ec_prime ** 2))
             + math.log2(1.0 / eps["error_correction"]))
     pa = 2.0 * math.log2(1.0 / eps["privacy_amplification"])
-    root = math.sqrt(1.0 - 2.0 * math.log2(x * eps["entropy_accumulation"]))
     fixed = bob + chain + leak + pa
     if w_low <= 0.75:
         return DIQKDFiniteKey(n, chsh, qber, gamma, math.nan, w_low, m_max, 0.0, 0.0, bob, chain, leak, pa,
-                              -fixed, 0.0)
+                              -fixed, 0.0, noise, bound)
     top = min(w_low, MAX_WIN_PROBABILITY - 1e-9)
     if tangent_point is None:
         pts = 0.75 + (top - 0.75) * np.linspace(1e-6, 1.0, 400)
     else:
         pts = np.array([check_range("tangent_point", tangent_point, low=0.75, high=top, low_inclusive=False)])
-    slope = np.asarray(chsh_entropy_rate_derivative(pts))
-    t = np.asarray(chsh_entropy_rate(pts)) + slope * (w_low - pts)
-    v = 2.0 * (math.log2(13.0) + np.ceil(slope / gamma)) * root
-    length = n * t - v * math.sqrt(n)
-    k = int(np.argmax(length))
+    value, slope = _round_rate(pts, gamma, noise)
+    t = value + slope * (w_low - pts)
+    order = math.nan
+    if bound == "eat":
+        root = math.sqrt(1.0 - 2.0 * math.log2(x * eps["entropy_accumulation"]))
+        correction = 2.0 * (math.log2(1.0 + 2.0 * _D_OUT) + np.ceil(slope / gamma)) * root * math.sqrt(n)
+        length = n * t - correction
+        k = int(np.argmax(length))
+    else:
+        grid = improved_eat_correction(n, slope[:, None], gamma, _RENYI_GRID[None, :], x,
+                                       math.log2(1.0 / eps["entropy_accumulation"]))
+        best_alpha = np.argmin(grid, axis=1)
+        correction = grid[np.arange(len(pts)), best_alpha]
+        length = n * t - correction
+        k = int(np.argmax(length))
+        order = float(_RENYI_GRID[best_alpha[k]])
     key = float(length[k]) - fixed
-    return DIQKDFiniteKey(n, chsh, qber, gamma, float(pts[k]), w_low, m_max, float(t[k]), float(v[k] * math.sqrt(n)),
-                          bob, chain, leak, pa, key, max(key, 0.0) / n)
+    return DIQKDFiniteKey(n, chsh, qber, gamma, float(pts[k]), w_low, m_max, float(t[k]), float(correction[k]),
+                          bob, chain, leak, pa, key, max(key, 0.0) / n, noise, bound, order)
 
 
 _DEFAULT_EPS = {"smoothing": 1e-6, "entropy_accumulation": 1e-6, "privacy_amplification": 1e-6,
@@ -360,7 +502,8 @@ _DEFAULT_EPS = {"smoothing": 1e-6, "entropy_accumulation": 1e-6, "privacy_amplif
 
 def di_qkd_finite_key(rounds: int, chsh: float, qber: float, *, test_probability: float | None = None,
                       tangent_point: float | None = None, error_correction_efficiency: float = 1.0,
-                      epsilons: dict[str, float] | None = None) -> DIQKDFiniteKey:
+                      epsilons: dict[str, float] | None = None, noise: float = 0.0,
+                      bound: str = "eat") -> DIQKDFiniteKey:
     """Finite-key length against general attacks, by the entropy accumulation theorem (module docstring).
 
     ``rounds`` n ≥ 1; ``chsh`` the honest devices' CHSH value S in (2, 2√2] (the expected winning
@@ -370,11 +513,15 @@ def di_qkd_finite_key(rounds: int, chsh: float, qber: float, *, test_probability
     f_EC ≥ 1. ``epsilons`` overrides any of ``smoothing`` (ε_s), ``entropy_accumulation`` (ε_EA),
     ``privacy_amplification`` (ε_PA), ``error_correction`` (ε_EC), ``error_correction_completeness``
     (ε_EC′) and ``completeness`` (ε_c), each in (0, 1); defaults 10⁻⁶, 10⁻⁶, 10⁻⁶, 10⁻¹⁰, 10⁻², 10⁻².
+    ``noise`` p in [0, ½): noisy preprocessing of the key rounds (Ho et al. 2020); ``bound``
+    ``"eat"`` (original second-order term) or ``"eat_improved"`` (Dupuis & Fawzi 2019, α optimised).
 
     >>> k = di_qkd_finite_key(10**10, 2.75, 0.01)
     >>> k.key_length > 0, round(k.rate, 4)
     (True, 0.6209)
     >>> di_qkd_finite_key(10**5, 2.75, 0.01).key_length < 0    # too few rounds for this bound
+    True
+    >>> di_qkd_finite_key(10**7, 2.75, 0.01, bound="eat_improved").rate > di_qkd_finite_key(10**7, 2.75, 0.01).rate
     True
     """
     if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or rounds < 1:
@@ -384,6 +531,9 @@ def di_qkd_finite_key(rounds: int, chsh: float, qber: float, *, test_probability
     s = min(s, TSIRELSON_BOUND)
     q = check_range("qber", qber, low=0.0, high=0.5)
     f_ec = check_range("error_correction_efficiency", error_correction_efficiency, low=1.0)
+    p = check_range("noise", noise, low=0.0, high=0.5, high_inclusive=False)
+    if bound not in FINITE_KEY_BOUNDS:
+        raise ValueError(f"bound must be one of {', '.join(map(repr, FINITE_KEY_BOUNDS))}, got {bound!r}")
     eps = dict(_DEFAULT_EPS)
     for key, value in (epsilons or {}).items():
         if key not in eps:
@@ -393,10 +543,10 @@ def di_qkd_finite_key(rounds: int, chsh: float, qber: float, *, test_probability
     if test_probability is not None:
         gamma = check_range("test_probability", test_probability, low=0.0, high=1.0, low_inclusive=False,
                             high_inclusive=False)
-        return _finite_key_terms(n, s, q, gamma, eps, f_ec, tangent_point)
+        return _finite_key_terms(n, s, q, gamma, eps, f_ec, tangent_point, p, bound)
     best: DIQKDFiniteKey | None = None
     for gamma in np.logspace(-5.0, math.log10(0.9), 121):
-        cand = _finite_key_terms(n, s, q, float(gamma), eps, f_ec, tangent_point)
+        cand = _finite_key_terms(n, s, q, float(gamma), eps, f_ec, tangent_point, p, bound)
         if best is None or cand.key_length > best.key_length:
             best = cand
     assert best is not None

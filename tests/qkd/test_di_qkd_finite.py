@@ -195,3 +195,69 @@ def test_finite_key_is_deterministic_and_rejects_bad_input():
         di_qkd_finite_key(10, 2.7, 0.01, epsilons={"bogus": 0.1})
     with pytest.raises(ValueError, match="noise"):
         di_qkd_entropy_bound(2.5, 0.6)
+
+
+# --------------------------------------------------------------------------- improved second-order EAT
+
+
+def test_improved_eat_is_tighter_than_the_original_at_every_n_tested():
+    """Dupuis & Fawzi 2019: the second-order loss grows like sqrt(n/γ), not sqrt(n)/γ."""
+    for n in (10**5, 10**6, 10**7, 10**8, 10**10, 10**12):
+        orig = di_qkd_finite_key(n, 2.7, 0.02)
+        new = di_qkd_finite_key(n, 2.7, 0.02, bound="eat_improved")
+        assert new.key_length >= orig.key_length
+    n = 1_500_000     # Oxford's round count: a key only with the improved term
+    assert di_qkd_finite_key(n, 2.677, 0.0144, bound="eat_improved").key_length > 0 > \
+        di_qkd_finite_key(n, 2.677, 0.0144).key_length
+
+
+def test_improved_eat_approaches_but_never_exceeds_the_asymptotic_rate():
+    r = di_qkd_rate(2.7, 0.02)
+    rates = [di_qkd_finite_key(n, 2.7, 0.02, bound="eat_improved").rate for n in (10**7, 10**9, 10**12, 10**15)]
+    assert all(a < b for a, b in zip(rates, rates[1:], strict=False))
+    assert all(x < r for x in rates)
+    assert rates[-1] == pytest.approx(r, abs=0.005)
+
+
+def test_improved_eat_correction_is_the_closed_form_and_alpha_is_optimised():
+    from qstack.qkd.device_independent import MAX_WIN_PROBABILITY, MIN_WIN_PROBABILITY, improved_eat_correction
+
+    n, slope, gamma, a, eps, lp = 10**8, 4.0, 0.1, 1.001, 1e-6, 20.0
+    v = math.log2(13) + math.sqrt(2 + slope**2 * MAX_WIN_PROBABILITY / gamma)
+    g = -math.log2(1 - math.sqrt(1 - eps**2)) if eps > 1e-4 else math.log2(2 / eps**2)
+    spread = math.log2(6) + slope * (1 - MIN_WIN_PROBABILITY)
+    k = 2 ** ((a - 1) * spread) * math.log(2**spread + math.e**2) ** 3 / (6 * (2 - a) ** 3 * math.log(2))
+    expected = n * (a - 1) * math.log(2) / 2 * v * v + (g + a * lp) / (a - 1) + n * (a - 1) ** 2 * k
+    assert improved_eat_correction(n, slope, gamma, a, eps, lp) == pytest.approx(expected, rel=1e-9)
+    key = di_qkd_finite_key(10**8, 2.7, 0.02, bound="eat_improved", test_probability=0.05)
+    assert 1.0 < key.renyi_order < 1.01
+    total = (key.rounds * key.entropy_rate - key.eat_correction - key.bob_test_entropy - key.chain_rule
+             - key.error_correction - key.privacy_amplification)
+    assert key.key_length == pytest.approx(total, rel=1e-12)
+
+
+def test_noisy_preprocessing_rate_function_and_slope_in_win_probability():
+    from qstack.qkd.device_independent import noisy_entropy_rate, noisy_entropy_rate_derivative
+
+    for p in (0.0, 0.05, 0.2):
+        for s in (2.2, 2.5, 2.75):
+            w = 0.5 + s / 8
+            assert noisy_entropy_rate(w, p) == pytest.approx(di_qkd_entropy_bound(s, p), abs=1e-12)
+            h = 1e-6
+            numeric = (noisy_entropy_rate(w + h, p) - noisy_entropy_rate(w - h, p)) / (2 * h)
+            assert noisy_entropy_rate_derivative(w, p) == pytest.approx(numeric, rel=1e-5)
+        grid = np.linspace(0.7, 0.85, 301)   # convex (h(p) below ω = ¾): tangents are min-tradeoff functions
+        assert np.all(np.diff(noisy_entropy_rate(grid, p), 2) >= -1e-12)
+
+
+def test_noisy_preprocessing_finite_key_reduces_to_no_noise_and_helps_at_high_qber():
+    a = di_qkd_finite_key(10**9, 2.6, 0.05, bound="eat_improved", test_probability=0.02)
+    b = di_qkd_finite_key(10**9, 2.6, 0.05, bound="eat_improved", test_probability=0.02, noise=0.0)
+    assert a == b
+    plain = di_qkd_finite_key(10**12, 2.45, 0.075, bound="eat_improved")
+    noisy = di_qkd_finite_key(10**12, 2.45, 0.075, bound="eat_improved", noise=0.06)
+    assert noisy.rate > plain.rate > 0
+    with pytest.raises(ValueError, match="bound"):
+        di_qkd_finite_key(10**6, 2.7, 0.02, bound="renyi")
+    with pytest.raises(ValueError, match="noise"):
+        di_qkd_finite_key(10**6, 2.7, 0.02, noise=0.5)
