@@ -416,7 +416,11 @@ def _link_never_crashes(target: Target, ctx: Context) -> CheckResult:
     sc = chain(2, "10 km", seed=ctx.seed, duration=1.0, link={"scheme": target.scenario_spec()}, raw_fidelity=1.0)
     spec = sc.links[0]
     actions = _link_actions(st, [spec.a, spec.b], [f"{spec.a}-{spec.b}"])
-    return fuzz(lambda: _LinkHarness(sc), actions, _link_apply, seed=ctx.seed)
+    # the boundaries every scheme must survive, run first whatever hypothesis draws: a request at
+    # each end with F_min 0, just below 1 and exactly 1 (the unreachable floor), finite or no max_time
+    sweep = [[("create", side, 1, fmin, max_time, 0)] for side in (0, 1) for fmin in (0.0, 1.0 - 1e-12, 1.0)
+             for max_time in (float("inf"), 1e-3)]
+    return fuzz(lambda: _LinkHarness(sc), actions, _link_apply, seed=ctx.seed, explicit=sweep)
 
 
 # ---------------------------------------------------------------------------------------------- transport
