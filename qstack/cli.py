@@ -379,25 +379,6 @@ def _fmt(x: object, spec: str = ".6g") -> str:
     return "—" if x is None else format(x, spec) if isinstance(x, float) else str(x)
 
 
-def _flow_status(f: dict) -> str:
-    """A flow's state once the run is over (it is never still running when the table is printed).
-
-    >>> _flow_status({"failed": None, "completion_time": None, "requested": 0, "delivered": 372})
-    'ran to the end'
-    >>> _flow_status({"failed": None, "completion_time": None, "requested": 10, "delivered": 4})
-    'incomplete: 4 of 10 pairs'
-    >>> _flow_status({"failed": None, "completion_time": 0.01, "requested": 10, "delivered": 10})
-    'done'
-    """
-    if f["failed"]:
-        return str(f["failed"])
-    if f["completion_time"] is not None:
-        return "done"
-    if f.get("requested"):
-        return f"incomplete: {f['delivered']} of {f['requested']} pairs"
-    return "ran to the end"  # an open-ended flow (no pair count): it ran as long as the simulation
-
-
 def _check_output(command: str, path: str) -> str | None:
     """Why ``--output path`` cannot be written (checked before a long run), or None."""
     target = os.path.abspath(path)
@@ -429,6 +410,8 @@ def _run_to_file(args: argparse.Namespace) -> int:
 
 def format_summary(r: dict) -> str:
     """A human-readable summary table of :func:`qstack.network.runner.run_scenario`'s result."""
+    from qstack.network.runner import flow_status
+
     lines = [
         f"scenario {r['scenario'] or ''} (seed {r['seed']}), {r['simulated_time']:.6g} s simulated "
         f"in {r['wall_seconds']:.3f} s wall ({r['events']} events)",
@@ -446,7 +429,7 @@ def format_summary(r: dict) -> str:
         route = "–".join(f["route"])
         if len(route) > 40:
             route = route[:37] + "..."
-        status = _flow_status(f)
+        status = flow_status(f)
         lines.append(f"  {f['flow_id']:>4} {route:<40} {f['delivered']:>9} {_fmt(f['fidelity_mean'], '.4f'):>9} "
                      f"{_fmt(f['first_pair_latency'], '.4g'):>10}  {status}")
         if f.get("discarded"):

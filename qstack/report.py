@@ -264,8 +264,10 @@ def _network_figures(scenario: Any, run: _Run) -> str:
         if isinstance(rate, Real) and geometry["plob_rate"] > 0:
             rows.append(("rate / PLOB bound", _num(float(rate) / geometry["plob_rate"], ".4g")))
     rows.append(("classical messages", f"{_num(r.get('messages_total'))} ({_num(r.get('bytes_total'))} bytes)"))
+    from qstack.network.runner import flow_status
+
     flows = [(f["flow_id"], " – ".join(f["route"]), f["delivered"], _num(f["fidelity_mean"], ".4f"),
-              _time(f["first_pair_latency"]), _flow_status(f)) for f in r.get("flows", [])]
+              _time(f["first_pair_latency"]), flow_status(f)) for f in r.get("flows", [])]
     return (_table(("figure", "value"), rows, "figures")
             + "<h3>Flows</h3>"
             + _table(("flow", "route", "delivered", "fidelity", "first pair", "status"), flows))
@@ -286,16 +288,6 @@ def _route_table(scenario: Any) -> str:
         rows.append(("PLOB bound at the same clock (repeaterless)",
                      f"{_num(g['plob_rate'], '.4g')} bit/s (clock {_num(g['channel_use_rate'], 'g')} Hz)"))
     return "<h3>Route</h3>" + _table(("figure", "value"), rows)
-
-
-def _flow_status(f: Mapping[str, Any]) -> str:
-    if f.get("failed"):
-        return str(f["failed"])
-    if f.get("completion_time") is not None:
-        return "done"
-    if f.get("requested"):
-        return f"incomplete: {f['delivered']} of {f['requested']} pairs"
-    return "ran to the end"
 
 
 def _application_figures(scenario: Any, run: _Run) -> str:

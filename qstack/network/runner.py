@@ -109,6 +109,8 @@ def _run(scenario: Any, progress: bool | Callable[[float, float], Any], wall0: f
             sys.stderr.write("\n")
     wall = time.perf_counter() - wall0
     out = summarise(net, wall, build)
+    if not interrupted and sim.next_event_time is None:
+        _mark_stalled(net, out)
     if interrupted:
         out["interrupted"] = True
     if records is not None:
@@ -116,6 +118,48 @@ def _run(scenario: Any, progress: bool | Callable[[float, float], Any], wall0: f
     if keep_deliveries:
         out["deliveries"] = [d for r in net.flows.values() for d in r.deliveries]
     return out
+
+
+def _mark_stalled(net: QuantumNetwork, out: dict[str, Any]) -> None:
+    """The run ended because no event was left: every flow still short of its pairs (and not
+    failed) waits for something that will never happen. Say so per flow, with the nodes whose
+    memory is full (their positions held by pairs no swap, delivery or cut-off will free)."""
+    waiting = [f for f in out["flows"] if f["requested"] and f["delivered"] < f["requested"] and not f["failed"]]
+    if not waiting:
+        return
+    full = []
+    for name, rt in net.runtimes.items():
+        memory = rt.memory
+        held, free = len(memory.occupied_positions), len(memory.free_positions)
+        if held and not free:
+            full.append(f"{name} {held}/{held}")
+    where = (f"memory full at {', '.join(full)}: its positions are held by pairs that no swap, delivery or "
+             "cut-off will free (a cut-off policy releases them)") if full else "nothing left to wait for"
+    for f in waiting:
+        f["stalled"] = f"the network went quiet with this flow unfinished; {where}"
+
+
+def flow_status(flow: Mapping[str, Any]) -> str:
+    """A flow's state once the run is over, from its entry in the run summary's ``flows``.
+
+    >>> flow_status({"failed": None, "completion_time": None, "requested": 0, "delivered": 372})
+    'ran to the end'
+    >>> flow_status({"failed": None, "completion_time": None, "requested": 10, "delivered": 4})
+    'incomplete: 4 of 10 pairs'
+    >>> flow_status({"failed": None, "completion_time": 0.01, "requested": 10, "delivered": 10})
+    'done'
+    >>> flow_status({"failed": None, "completion_time": None, "requested": 2, "delivered": 1, "stalled": "why"})
+    'stalled at 1 of 2 pairs: why'
+    """
+    if flow.get("failed"):
+        return str(flow["failed"])
+    if flow.get("completion_time") is not None:
+        return "done"
+    if flow.get("stalled"):
+        return f"stalled at {flow['delivered']} of {flow['requested']} pairs: {flow['stalled']}"
+    if flow.get("requested"):
+        return f"incomplete: {flow['delivered']} of {flow['requested']} pairs"
+    return "ran to the end"  # an open-ended flow (no pair count): it ran as long as the simulation
 
 
 def _progress_bar(end: float) -> Callable[[float, float], None] | None:
