@@ -41,6 +41,8 @@ from qstack.runtime import Layer, ProtocolViolation, Runtime
 
 __all__ = ["LinkLayer", "LinkEnd", "bell_coefficients", "DEAD_LINK_PROBABILITY"]
 
+_new_tuple = tuple.__new__
+
 #: a link whose success probability per attempt is below this is dead: over the longest run the
 #: loader allows (``qstack.scenario.MAX_SIMULATED_CYCLES`` = 1e9 attempt cycles) it heralds a pair
 #: with probability under 1e-6, so a request on it is UNSUPPORTED at once instead of a run that
@@ -238,8 +240,17 @@ class LinkLayer(Layer):
         end = self.by_link[link]
         i = end.index_of[position]
         self.rt.memory.clear(position)
-        end.free[i] = True
-        self._signal(end, i)
+        reqs = end.requests
+        if reqs:  # _signal, written out (every released position goes here)
+            end.signalled[i] = True
+            end.free[i] = False
+            if end.side == 0:
+                req = reqs[0] if len(reqs) == 1 else self._next_request(end)
+                end.station.ready(0, i, req.request_id, req.model)  # type: ignore[union-attr]
+            else:
+                end.station.ready(1, i)
+        else:
+            end.free[i] = True
 
     # ------------------------------------------------------------------ requests between the ends
 
@@ -391,14 +402,15 @@ class LinkLayer(Layer):
         if taken is None:
             return
         qubit, i = taken
-        if not end.signalled[i] and not end.free[i]:
+        signalled = end.signalled
+        if not signalled[i] and not end.free[i]:
             # the upper layer still holds a pair on this position pair: no attempt of this end's
             # can have heralded here (a stale or injected herald); the station's qubit is lost
             from qstack.quantum.core import discard
 
             discard(qubit)
             raise ProtocolViolation("herald for a position pair whose memory holds a pair")
-        end.signalled[i] = False
+        signalled[i] = False
         end.free[i] = False  # held now (also when this end had withdrawn it before the herald came)
         rt = self.rt
         position = end.positions[i]
@@ -419,13 +431,15 @@ class LinkLayer(Layer):
                 self.upper.link_expire(LinkExpire(end.name, seq, 0, "no such request at this end" if req is None
                                                   else "request already served"))
             return
-        req.delivered += 1
-        if req.delivered >= req.number and req in end.requests:
+        delivered = req.delivered = req.delivered + 1
+        if delivered >= req.number and req in end.requests:
             self._remove(end, req)
             self._refresh(end)
-        ok = LinkOK(end.name, seq, end.peer, position, qubit, herald.bell_index, req.goodness, t_emit,
-                    req.request_id, req.purpose_id)
+        # LinkOK(...) through tuple.__new__: the named tuple's own __new__ is a Python function
+        ok = _new_tuple(LinkOK, (end.name, seq, end.peer, position, qubit, herald.bell_index, req.goodness, t_emit,
+                                 req.request_id, req.purpose_id))
         if LinkOK in rt.observed:
             rt.record(ok)
-        if self.upper is not None:
-            self.upper.link_ok(ok)
+        upper = self.upper
+        if upper is not None:
+            upper.link_ok(ok)

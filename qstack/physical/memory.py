@@ -30,6 +30,7 @@ import numpy as np
 
 from qstack.quantum import kernels
 from qstack.quantum.core import Qubit, _group_of
+from qstack.quantum.kernels import bell_pauli_channel
 from qstack.quantum.noise import GateNoise
 from qstack.quantum.operations import BellMeasurement
 from qstack.registry import Registry
@@ -167,6 +168,13 @@ class T1T2Noise(MemoryNoise):
         c = math.exp(-t * self.rate2)
         return (c, c, math.exp(-t * self.rate1))
 
+    def pauli_weights(self, t: float) -> tuple[float, float, float, float]:
+        """:meth:`MemoryNoise.pauli_weights` with ``λx = λy`` written out (the same arithmetic, one
+        call less: the Bell-diagonal engine asks for it on every memory access)."""
+        c = math.exp(-t * self.rate2)
+        z = math.exp(-t * self.rate1)
+        return ((1 + c + c + z) / 4, (1 + c - c - z) / 4, (1 - c + c - z) / 4, (1 - c - c + z) / 4)
+
     def coherence_time(self) -> float:
         return self.t2
 
@@ -200,6 +208,11 @@ class DepolarizingNoise(MemoryNoise):
     def ptm_diagonal(self, t: float) -> tuple[float, float, float]:
         e = math.exp(-t * self.rate)
         return (e, e, e)
+
+    def pauli_weights(self, t: float) -> tuple[float, float, float, float]:
+        """:meth:`MemoryNoise.pauli_weights` with ``λx = λy = λz`` written out (same arithmetic)."""
+        e = math.exp(-t * self.rate)
+        return ((1 + e + e + e) / 4, (1 + e - e - e) / 4, (1 - e + e - e) / 4, (1 - e - e + e) / 4)
 
     def coherence_time(self) -> float:
         return self.time
@@ -353,9 +366,11 @@ class QuantumMemory:
         if dt < 0:
             raise ValueError(f"time went backwards for memory {self.name!r}: now={now} < {self._since[position]}")
         if dt > 0.0 and not self._ideal:
-            g = _group_of(q)
+            g = q.group
+            if g is None:
+                g = _group_of(q)  # raises: the qubit is dead
             if g.bell is not None and self._bell:  # a Bell-diagonal pair: its Pauli twirl is the channel
-                g.bell = kernels.bell_pauli_channel(g.bell, self.noise.pauli_weights(dt))  # type: ignore[union-attr]
+                g.bell = bell_pauli_channel(g.bell, self.noise.pauli_weights(dt))  # type: ignore[union-attr]
             else:
                 g.dm = self.noise.apply(g.dm, g.qubits.index(q), len(g.qubits), dt)  # type: ignore[union-attr]
         self._since[position] = now
@@ -371,6 +386,17 @@ class QuantumMemory:
         """Remove and return the qubit at ``position``, brought up to date at ``now``."""
         if not (type(position) is int and 0 <= position < self.num_positions):
             self._check_position(position)  # raises the clear error
+        q = self._qubits[position]
+        g = q.group if q is not None else None
+        if g is not None and g.bell is not None and self._bell:  # _advance for a Bell-diagonal pair, inlined
+            dt = now - self._since[position]
+            if dt > 0.0:
+                if not self._ideal:
+                    g.bell = bell_pauli_channel(g.bell, self.noise.pauli_weights(dt))  # type: ignore[union-attr]
+            elif dt < 0.0:
+                self._advance(position, now)  # raises the clear error
+            self._qubits[position] = None
+            return q
         q = self._advance(position, now)
         self._qubits[position] = None
         return q

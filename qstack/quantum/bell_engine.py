@@ -11,7 +11,9 @@ keeps such pairs as a :class:`~qstack.quantum.core.Group` whose ``bell`` holds `
 * memory decay: ``λ'_k = Σ_σ p_σ λ_{k⊕σ}`` with the channel's Pauli weights
   (:func:`qstack.quantum.kernels.bell_pauli_channel`);
 * swap: the 16 products ``λ_i μ_j`` through maps read off the density-matrix swap maps, so both
-  engines run the same circuit and consume the same random draws;
+  engines run the same circuit and consume the same random draws; the maps are compiled once per
+  gate-noise model into straight-line Python over their nonzero entries (on four numbers numpy's
+  per-call cost would be most of the work, so the coefficients are a tuple of floats);
 * twirl: ``λ_Φ⁺`` kept, the rest shared equally.
 
 Anything else — a general gate, a measurement in a non-Bell basis, a purification half, amplitude

@@ -76,7 +76,8 @@ class Group:
     """Qubits sharing one density matrix ``dm`` (numpy, qubit order = ``qubits``).
 
     A two-qubit group may instead hold its state as ``bell``, the four Bell coefficients
-    ``(λ_Φ⁺, λ_Φ⁻, λ_Ψ⁺, λ_Ψ⁻)`` of a Bell-diagonal pair (the exact Bell-diagonal engine, see
+    ``(λ_Φ⁺, λ_Φ⁻, λ_Ψ⁺, λ_Ψ⁻)`` of a Bell-diagonal pair, a tuple of floats (on four numbers
+    plain Python arithmetic beats numpy's per-call cost; the exact Bell-diagonal engine, see
     :mod:`qstack.quantum.bell_engine`): reading ``dm`` then builds the exact 4×4 density matrix
     once and the group carries on as a density matrix (lazy materialisation); assigning ``dm``
     drops the Bell form. ``bell`` is ``None`` for a density-matrix group.
@@ -84,7 +85,7 @@ class Group:
 
     __slots__ = ("_dm", "bell", "qubits")
 
-    def __init__(self, dm: np.ndarray | None, qubits: list[Qubit], bell: np.ndarray | None = None):
+    def __init__(self, dm: np.ndarray | None, qubits: list[Qubit], bell: Sequence[float] | None = None):
         self._dm = dm
         self.bell = bell
         self.qubits = qubits
@@ -250,9 +251,9 @@ def adopt_state(dm: np.ndarray, names: Sequence[str] | None = None) -> list[Qubi
     return qubits
 
 
-def adopt_bell(coeffs: np.ndarray, names: Sequence[str] | None = None) -> list[Qubit]:
+def adopt_bell(coeffs: Sequence[float], names: Sequence[str] | None = None) -> list[Qubit]:
     """Two new qubits sharing the Bell-diagonal state with coefficients ``coeffs``
-    (``λ_Φ⁺, λ_Φ⁻, λ_Ψ⁺, λ_Ψ⁻``, a float array, *not validated*), held as those four numbers
+    (``λ_Φ⁺, λ_Φ⁻, λ_Ψ⁺, λ_Ψ⁻``, four floats, *not validated*; kept as a tuple), held as those four numbers
     (the Bell-diagonal engine) until an operation outside the family needs the density matrix.
 
     >>> a, b = adopt_bell(np.array([0.9, 0.1 / 3, 0.1 / 3, 0.1 / 3]))
@@ -260,7 +261,7 @@ def adopt_bell(coeffs: np.ndarray, names: Sequence[str] | None = None) -> list[Q
     (True, 0.433333333333)
     """
     qubits = [Qubit.__new__(Qubit), Qubit.__new__(Qubit)]
-    group = Group(None, list(qubits), coeffs)
+    group = Group(None, list(qubits), tuple(float(c) for c in coeffs))
     for i, q in enumerate(qubits):
         q._name = None if names is None else names[i]
         q.fate = None
@@ -306,10 +307,27 @@ def adopt_pair(rho: np.ndarray, bell: bool = True) -> list[Qubit]:
     True
     """
     if bell:
-        lam = bell_form(rho)
-        if lam is not None:
-            return adopt_bell(lam.copy())
+        hit = _BELL_TUPLES.get(id(rho))
+        if hit is not None and hit[0] is rho:
+            lam = hit[1]
+        else:
+            arr = bell_form(rho)
+            lam = None if arr is None else tuple(float(x) for x in arr)
+            if not rho.flags.writeable:  # a link's cached heralded state: remember its Bell form
+                if len(_BELL_TUPLES) > 4096:
+                    _BELL_TUPLES.clear()
+                _BELL_TUPLES[id(rho)] = (rho, lam)
+        if lam is not None:  # adopt_bell, inlined (one per heralded pair); a tuple needs no copy
+            qa, qb = Qubit.__new__(Qubit), Qubit.__new__(Qubit)
+            group = Group(None, [qa, qb], lam)
+            qa._name = qb._name = qa.fate = qb.fate = None
+            qa.group = qb.group = group
+            return [qa, qb]
     return adopt_state(rho.copy())
+
+
+#: the Bell form of read-only 4×4 states as a tuple of floats (None: not Bell-diagonal), by id
+_BELL_TUPLES: dict[int, tuple[np.ndarray, tuple[float, ...] | None]] = {}
 
 
 def assign_state(qubits: Sequence[Qubit], state: qutip.Qobj | np.ndarray) -> None:
@@ -605,6 +623,13 @@ def discard(qubit: Qubit) -> None:
     n = len(g.qubits)
     if n > 1:  # trace it out of its group (what _detach does, without a fresh group for a dead qubit)
         pos = g.qubits.index(qubit)
-        g.dm = kernels.partial_trace(g.dm, [i for i in range(n) if i != pos], n)
+        lam = g.bell
+        if lam is not None:  # half of a Bell-diagonal pair: the other half is left in (Σλ/2)·I,
+            # entry for entry what partial_trace of bell_to_dm gives, without building the 4×4
+            c0, c1, c2, c3 = (float(c) for c in lam)
+            t = 0.5 * (c0 + c1) + 0.5 * (c2 + c3)
+            g.dm = np.array([[t, 0.0], [0.0, t]], dtype=complex)
+        else:
+            g.dm = kernels.partial_trace(g.dm, [i for i in range(n) if i != pos], n)
         g.qubits.pop(pos)
     qubit._kill("discarded")

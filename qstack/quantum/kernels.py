@@ -281,19 +281,20 @@ def bell_from_dm(rho: np.ndarray) -> tuple[np.ndarray, float]:
     return lam, residual
 
 
-def bell_pauli_channel(coeffs: np.ndarray, weights: Sequence[float]) -> np.ndarray:
+def bell_pauli_channel(coeffs: Sequence[float], weights: Sequence[float]) -> tuple[float, float, float, float]:
     """Bell coefficients after the Pauli channel ``weights = (p_I, p_X, p_Y, p_Z)`` acted on one
     half of the pair: ``λ'_k = p_I λ_k + p_Z λ_{k⊕1} + p_X λ_{k⊕2} + p_Y λ_{k⊕3}`` (either half:
-    ``P ⊗ I`` and ``I ⊗ Pᵀ`` agree on Bell states up to a phase).
+    ``P ⊗ I`` and ``I ⊗ Pᵀ`` agree on Bell states up to a phase). Plain float arithmetic on a
+    tuple (four numbers: numpy's per-call cost would be most of the work).
 
-    >>> bell_pauli_channel(np.array([1.0, 0, 0, 0]), (0.9, 0.0, 0.0, 0.1)).round(12).tolist()
+    >>> [round(c, 12) for c in bell_pauli_channel((1.0, 0.0, 0.0, 0.0), (0.9, 0.0, 0.0, 0.1))]
     [0.9, 0.1, 0.0, 0.0]
     """
     p_i, p_x, p_y, p_z = weights
-    c0, c1, c2, c3 = coeffs.tolist()
-    return np.array([
+    c0, c1, c2, c3 = coeffs if coeffs.__class__ is tuple else [float(c) for c in coeffs]
+    return (
         p_i * c0 + p_z * c1 + p_x * c2 + p_y * c3,
         p_i * c1 + p_z * c0 + p_x * c3 + p_y * c2,
         p_i * c2 + p_z * c3 + p_x * c0 + p_y * c1,
         p_i * c3 + p_z * c2 + p_x * c1 + p_y * c0,
-    ])
+    )

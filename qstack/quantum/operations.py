@@ -197,24 +197,99 @@ def _bell_swap_map(noise: GateNoise, correct: bool) -> tuple[np.ndarray, tuple[t
     return probs, tuple(tuple(np.ascontiguousarray(maps[m, k]) for k in range(4)) for m in range(4))
 
 
+def _linear_form(row: np.ndarray, names: list[str]) -> str:
+    """Python source of ``Σ_j row[j]·names[j]`` over the nonzero entries, terms of equal
+    coefficient summed first (an ideal swap's maps have one coefficient, ¼, throughout), each
+    coefficient written by ``repr``, which round-trips the float exactly."""
+    groups: dict[float, list[str]] = {}
+    for j, c in enumerate(row.tolist()):
+        if c != 0.0:
+            groups.setdefault(c, []).append(names[j])
+    terms = []
+    for c, group in groups.items():
+        total = " + ".join(group)
+        terms.append(total if c == 1.0 else f"{c!r} * {total}" if len(group) == 1 else f"{c!r} * ({total})")
+    return " + ".join(terms) if terms else "0.0"
+
+
+def _compile_bell_swap(p_map: np.ndarray, blocks: tuple[tuple[np.ndarray, ...], ...]) -> tuple[Any, tuple]:
+    """The maps of :func:`_bell_swap_map` as straight-line Python (no numpy calls on four numbers).
+
+    Returns ``(probs, lams)``: ``probs(λ, μ)`` gives ``(v, [P_0..P_3])`` — the 16 products
+    ``v[4i + j] = λ_i μ_j`` and the true-outcome probabilities ``P @ v`` — and
+    ``lams[m][k](v, s)`` the Bell coefficients ``s · (T[m][k] @ v)`` as a tuple. Only nonzero
+    map entries appear (an ideal swap's maps are sparse: 16 terms in ``P``, 4 per branch), so
+    the sums are the matrix products in index order, equal to ``np.dot`` to rounding.
+    """
+    names = [f"v{j}" for j in range(16)]
+    used = sorted({j for j in range(16) if np.any(p_map[:, j] != 0.0)
+                   or any(np.any(t[:, j] != 0.0) for row in blocks for t in row)})
+    lines = ["def probs(l, u):", "    l0, l1, l2, l3 = l", "    u0, u1, u2, u3 = u"]
+    lines += [f"    v{j} = l{j // 4} * u{j % 4}" for j in used]
+    vec = ", ".join(names[j] if j in used else "0.0" for j in range(16))
+    forms = [_linear_form(p_map[m], names) for m in range(4)]
+    if len(set(forms)) == 1:  # e.g. every outcome equally likely (an ideal swap of Bell-diagonal pairs)
+        lines += [f"    p = {forms[0]}", f"    return ({vec}), [p, p, p, p]"]
+    else:
+        lines.append(f"    return ({vec}), [{', '.join(forms)}]")
+    fns = []
+    for m in range(4):
+        for k in range(4):
+            t = blocks[m][k]
+            body = ", ".join(f"s * ({_linear_form(t[r], names)})" for r in range(4))
+            fns.append(f"def lam_{m}_{k}(v, s):\n    {', '.join(names)} = v\n    return ({body})")
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines) + "\n\n" + "\n\n".join(fns), "<qstack bell swap>", "exec"), namespace)  # noqa: S102
+    lams = tuple(tuple(namespace[f"lam_{m}_{k}"] for k in range(4)) for m in range(4))
+    return namespace["probs"], lams
+
+
+#: compiled Bell-swap kernels by ``(id(noise), correct)``: ``(noise, kernel or None)`` — looked
+#: up by identity (a node's gate noise is one object; hashing a frozen dataclass per swap costs more)
+_BELL_KERNELS: dict[tuple[int, bool], tuple[GateNoise, Any]] = {}
+#: the compiled kernel of each (cached) map, by the map's identity: compiled once per process
+_COMPILED: dict[int, tuple[Any, Any]] = {}
+
+
+def _bell_swap_kernel(noise: GateNoise, correct: bool) -> Any:
+    """:func:`_compile_bell_swap` of :func:`_bell_swap_map` for ``noise`` (None: it leaves the family)."""
+    key = (id(noise), correct)
+    hit = _BELL_KERNELS.get(key)
+    if hit is not None and hit[0] is noise:
+        return hit[1]
+    maps = _bell_swap_map(noise, correct)  # cached by value: equal noise models share the maps
+    kernel = None
+    if maps is not None:
+        compiled = _COMPILED.get(id(maps))
+        if compiled is None or compiled[0] is not maps:
+            if len(_COMPILED) > 64:
+                _COMPILED.clear()
+            compiled = _COMPILED[id(maps)] = (maps, _compile_bell_swap(*maps))
+        kernel = compiled[1]
+    if len(_BELL_KERNELS) > 256:
+        _BELL_KERNELS.clear()
+    _BELL_KERNELS[key] = (noise, kernel)
+    return kernel
+
+
 def _bell_swap(a: Qubit, b: Qubit, c: Qubit, d: Qubit, rng: np.random.Generator, noise: GateNoise | None,
                correct: bool) -> int | None:
     """The swap on the Bell coefficients of ``(a, b)`` and ``(c, d)`` (both Bell-diagonal
     pair groups): the same random draws as the density-matrix fast path (the true outcome, then
     each reported bit's readout flip) and the same states to rounding. None if ``noise`` leaves
     the family (nothing done: the caller takes the density-matrix path)."""
-    maps = _bell_swap_map(noise if noise is not None else _IDEAL, correct)
-    if maps is None:
+    kernel = _bell_swap_kernel(noise if noise is not None else _IDEAL, correct)
+    if kernel is None:
         return None
-    p_map, blocks = maps
+    probs_of, lams = kernel
     g = a.group
-    v = np.multiply.outer(g.bell, c.group.bell).reshape(16)  # type: ignore[union-attr]
-    probs = np.dot(p_map, v).tolist()
+    bell = g.bell  # type: ignore[union-attr]
+    other = c.group.bell  # type: ignore[union-attr]
+    v, probs = probs_of(bell if bell.__class__ is tuple else tuple(bell),
+                        other if other.__class__ is tuple else tuple(other))
     m = _sample(probs, rng)
     k = _BITS_TO_BELL[_flip_bits(m, 2, noise.readout_error, rng) if noise is not None else m]
-    lam = np.dot(blocks[m][k], v)
-    lam *= 1.0 / probs[m]
-    g.bell = lam  # type: ignore[union-attr]
+    g.bell = lams[m][k](v, 1.0 / probs[m])  # type: ignore[union-attr]
     g.qubits = [a, d]  # type: ignore[union-attr]
     d.group = g
     b._kill("measured")
@@ -334,6 +409,16 @@ def swap_inner(
     >>> int(np.argmax(bell_coefficients(state_of([a, d])))) == 2 ^ 1 ^ k
     True
     """
+    gb, gc = b.group, c.group
+    if (gb is not None and gc is not None and gb is not gc and gb.bell is not None and gc.bell is not None
+            and isinstance(rng, np.random.Generator) and (noise is None or isinstance(noise, GateNoise))):
+        # two Bell-diagonal pairs (the Bell engine's every swap): straight to the coefficients
+        # (a Bell-form group is always a pair: anything that adds or removes qubits builds the dm)
+        q0, q1 = gb.qubits
+        r0, r1 = gc.qubits
+        k = _bell_swap(q1 if q0 is b else q0, b, c, r1 if r0 is c else r0, rng, noise, correct)
+        if k is not None:
+            return k
     a, d = partner(b), partner(c)
     if a is not None and d is not None and a is not c:
         return entanglement_swap(a, b, c, d, rng, noise, correct)
@@ -447,7 +532,7 @@ def twirl(a: Qubit, b: Qubit) -> None:
     if g is not None and g.bell is not None and b.group is g and a is not b:
         lam = g.bell  # the twirl keeps λ_Φ⁺ and shares the rest equally: exact on the Bell form
         rest = (float(lam[1]) + float(lam[2]) + float(lam[3])) / 3.0
-        g.bell = np.array([float(lam[0]), rest, rest, rest])
+        g.bell = (float(lam[0]), rest, rest, rest)
         return
     apply_channel([a, b], _TWIRL)
 

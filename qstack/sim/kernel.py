@@ -234,7 +234,17 @@ class Simulation:
         ...
         ValueError: call_at(): time=1.0 is in the past; allowed range is now (3.0) <= time < inf
         """
-        if time.__class__ is float and self.now <= time < _INF:  # the common case, checked cheaply
+        if time.__class__ is float and self.now <= time < _INF and priority == 0 and priority.__class__ is int:
+            # the common case, checked cheaply, and _schedule written out (a timer per attempt)
+            if not callable(fn):
+                raise TypeError(f"fn must be callable, got {type(fn).__name__} {fn!r}")
+            seq = next(self._seq)
+            if time == self.now:
+                self._ready.append((time, 0, seq, fn, args, None))
+            else:
+                heappush(self._heap, (time, 0, seq, fn, args, None))
+            return EventHandle(self, seq, time, 0)
+        if time.__class__ is float and self.now <= time < _INF:
             return self._schedule(time, fn, args, priority)
         t = _real(time, "call_at(): time")
         if not self.now <= t < _INF:
