@@ -36,8 +36,15 @@ its optimal CHSH value (Horodecki, Horodecki & Horodecki, PLA 200, 340 (1995)) i
 ``F = (1 + T_zz + 2 T_xx)/4``; with ``M = 1`` this is a Werner pair, ``S = 2√2 V``,
 ``Q = (1 − V)/2``. The event rate is ``attempt_rate × (p_true + p_acc)``.
 
-Single-photon-interference heralding (the USTC 100 km scheme) is the single-click model of
-:mod:`qstack.physical.heralding` (success ``≈ 2αη``, linear in the transmissivity).
+Single-photon-interference heralding (the USTC 100 km scheme, link scheme ``"atom_single_photon"``,
+:class:`AtomSinglePhoton`) is the single-click model of :mod:`qstack.physical.heralding`, to
+which it delegates (success ``≈ 2αη``, linear in the transmissivity; fidelity ``≈ 1 − α``): each
+atom's spin is entangled with the photon *number* (bright-state population ``α``), one click
+behind the station's beam splitter heralds ``Ψ±``. The atom arms' transmissivities include the
+converter's efficiency, the photons' interference visibility ``M`` multiplies the heralded
+coherence (an optical phase of spread ``σ`` does the same by ``e^{−σ²/2}``, so ``M`` enters as
+``σ² → σ² − 2 ln M``) and the converter's noise adds its clicks per detector and window to the
+two detectors' dark counts.
 
 >>> node = AtomNode(atom_photon_fidelity=0.97, collection_efficiency=0.1, detection_efficiency=0.9,
 ...                 fibre_length=1e3, attenuation_db_per_km=3.0)
@@ -49,17 +56,19 @@ Single-photon-interference heralding (the USTC 100 km scheme) is the single-clic
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from qstack.physical.station import LINK_SCHEMES, LinkHardware, depolarised
+from qstack.physical.heralding import HeraldingModel
+from qstack.physical.station import LINK_SCHEMES, LinkHardware, SingleClick, depolarised
 from qstack.physical.units import check_range
 
 __all__ = [
     "AtomAtomLink",
     "AtomLinkModel",
     "AtomNode",
+    "AtomSinglePhoton",
     "AtomTwoPhoton",
     "chsh_from_correlations",
     "fidelity_from_visibility",
@@ -355,3 +364,58 @@ class AtomTwoPhoton:
         m = AtomLinkModel(self.atom_link(hw), hw.cycle_time)
         return m if depolarised(m.fidelity, hw.raw_w) + 1e-12 >= min_fidelity else None
 
+
+
+# --------------------------------------------------------------------------------------------
+# The "atom_single_photon" link scheme: single-photon interference (single click) between atoms
+
+
+@LINK_SCHEMES.register("atom_single_photon")
+class AtomSinglePhoton:
+    """Heralded atom–atom entanglement by single-photon interference (module docstring), as a
+    link scheme: the built-in ``single_click`` model (:class:`~qstack.physical.station.SingleClick`,
+    :class:`~qstack.physical.heralding.HeraldingModel`) with the atom arms' efficiencies. From the
+    link's hardware it takes each arm's ``emission_efficiency`` × fibre × station
+    ``detector_efficiency``, the ``dark_count_probability``, ``phase_std`` and the attempt period;
+    its own parameters are the bright-state population ``alpha`` in (0, 1) (None: the link's
+    ``alpha``, else the largest ≤ ``max_alpha`` that meets the requested fidelity), the photons'
+    ``interference_visibility`` M in (0, 1], a frequency converter's ``conversion_efficiency``
+    in [0, 1] and its ``noise_photons`` in [0, 1): noise clicks per detector and detection window
+(counted at the detectors, added to the dark counts).
+
+    In a scenario: ``scheme = { name = "atom_single_photon", alpha = 0.03,
+    interference_visibility = 0.97, conversion_efficiency = 0.3 }``.
+
+    >>> hw = LinkHardware(eta_a=0.1, eta_b=0.1, cycle_time=1e-4)
+    >>> m = AtomSinglePhoton(alpha=0.05).model(hw, 0.5)
+    >>> round(m.success_probability, 6), round(m.fidelity, 6)     # 2αη − α²η², (1 − α)/(1 − αη/2)
+    (0.009975, 0.952381)
+    """
+
+    name = "atom_single_photon"
+
+    def __init__(self, alpha: float | None = None, interference_visibility: float = 1.0,
+                 conversion_efficiency: float = 1.0, noise_photons: float = 0.0, max_alpha: float = 0.5) -> None:
+        self.alpha = None if alpha is None else check_range("alpha", alpha, low=0.0, high=1.0,
+                                                            low_inclusive=False, high_inclusive=False)
+        self.visibility = check_range("interference_visibility", interference_visibility, low=0.0, high=1.0,
+                                      low_inclusive=False)
+        self.conversion = check_range("conversion_efficiency", conversion_efficiency, low=0.0, high=1.0)
+        self.noise = check_range("noise_photons", noise_photons, low=0.0, high=1.0, high_inclusive=False)
+        self.single_click = SingleClick(max_alpha)
+
+    def hardware(self, hw: LinkHardware) -> LinkHardware:
+        """The single-click hardware of the atom link: arms ``η_A η_conv`` and ``η_B η_conv``,
+        dark clicks ``p_dc + ν`` per detector, phase spread ``√(σ² − 2 ln M)``, ``alpha`` if set."""
+        dark = hw.p_dark + self.noise
+        if dark >= 1.0:
+            raise ValueError(f"dark_count_probability + noise_photons must be < 1, got {dark}")
+        sigma = math.sqrt(hw.phase_std ** 2 - 2.0 * math.log(self.visibility))
+        return replace(hw, eta_a=hw.eta_a * self.conversion, eta_b=hw.eta_b * self.conversion, p_dark=dark,
+                       phase_std=sigma, alpha=self.alpha if self.alpha is not None else hw.alpha)
+
+    def model(self, hw: LinkHardware, min_fidelity: float) -> HeraldingModel | None:
+        """The link's single-click model, or None if no α meets ``min_fidelity``."""
+        if hw.cycle_time <= 0.0:
+            raise ValueError(f"atom_single_photon needs an attempt period > 0 s, got cycle_time = {hw.cycle_time}")
+        return self.single_click.model(self.hardware(hw), min_fidelity)

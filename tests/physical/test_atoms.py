@@ -130,3 +130,64 @@ def test_bad_inputs_name_the_field():
         AtomAtomLink(AtomNode(), AtomNode(), attempt_rate=0.0)
     with pytest.raises(ValueError, match="interference_visibility"):
         AtomAtomLink(AtomNode(), AtomNode(), attempt_rate=1.0, interference_visibility=1.5)
+
+
+# ---- "atom_single_photon": single-photon interference, the single-click model -------------------
+
+def test_atom_single_photon_matches_single_click_closed_forms_to_1e9():
+    """Symmetric arms, no dark counts, M = 1: success 2αη − α²η², fidelity (1 − α)/(1 − αη/2),
+    with η = emission × fibre × detector × conversion (the conversion multiplies each arm)."""
+    from qstack.physical.atoms import AtomSinglePhoton
+    from qstack.physical.heralding import single_click_fidelity, single_click_success_probability
+    from qstack.physical.station import LINK_SCHEMES, LinkHardware
+
+    scheme = LINK_SCHEMES.create({"name": "atom_single_photon", "alpha": 0.07, "conversion_efficiency": 0.4})
+    assert isinstance(scheme, AtomSinglePhoton)
+    m = scheme.model(LinkHardware(eta_a=0.05, eta_b=0.05, cycle_time=1e-4), 0.0)
+    eta = 0.05 * 0.4
+    assert abs(m.success_probability - single_click_success_probability(0.07, eta)) < 1e-9
+    assert abs(m.fidelity - single_click_fidelity(0.07, eta)) < 1e-9
+
+
+def test_atom_single_photon_fidelity_is_one_minus_alpha_at_small_alpha_eta():
+    """Without dark counts F = (1 − α)/(1 − αη/2) → 1 − α as αη → 0 (here αη = 1e-5: |F − (1 − α)| < 1e-5)."""
+    from qstack.physical.atoms import AtomSinglePhoton
+    from qstack.physical.station import LinkHardware
+
+    m = AtomSinglePhoton(alpha=0.01).model(LinkHardware(eta_a=1e-3, eta_b=1e-3, cycle_time=1e-4), 0.0)
+    assert abs(m.fidelity - 0.99) < 1e-5
+    assert abs(m.success_probability - 2 * 0.01 * 1e-3) < 1e-9   # ≈ 2αη, linear in η
+
+
+def test_atom_single_photon_is_single_click_with_the_atom_arm_efficiencies():
+    """Delegation: with dark counts, converter noise and visibility M the model equals the built-in
+    single_click model at η·η_conv, p_dc + ν and phase spread √(σ² − 2 ln M) (1e-12), and M scales
+    the heralded Ψ± coherence exactly (⟨01|ρ|10⟩ ∝ M)."""
+    from qstack.physical.atoms import AtomSinglePhoton
+    from qstack.physical.heralding import HeraldingModel
+    from qstack.physical.station import LinkHardware
+
+    hw = LinkHardware(eta_a=0.02, eta_b=0.03, p_dark=1e-5, phase_std=0.1, cycle_time=1e-4)
+    m = AtomSinglePhoton(alpha=0.05, interference_visibility=0.9, conversion_efficiency=0.5,
+                         noise_photons=2e-5).model(hw, 0.0)
+    sigma = math.sqrt(0.01 - 2 * math.log(0.9))
+    ref = HeraldingModel("single_click", 0.01, 0.015, 3e-5, 0.05, sigma, 1e-4)
+    assert abs(m.success_probability - ref.success_probability) < 1e-12
+    assert abs(m.fidelity - ref.fidelity) < 1e-12
+    m1 = AtomSinglePhoton(alpha=0.05).model(LinkHardware(eta_a=0.1, eta_b=0.1, cycle_time=1e-4), 0.0)
+    mv = AtomSinglePhoton(alpha=0.05, interference_visibility=0.8).model(
+        LinkHardware(eta_a=0.1, eta_b=0.1, cycle_time=1e-4), 0.0)
+    assert abs(mv.outcomes()[0][1][1, 2] - 0.8 * m1.outcomes()[0][1][1, 2]) < 1e-12
+
+
+def test_atom_single_photon_rejects_bad_inputs_naming_the_field():
+    from qstack.physical.atoms import AtomSinglePhoton
+    from qstack.physical.station import LinkHardware
+
+    for kwargs, field in (({"alpha": 1.0}, "alpha"), ({"interference_visibility": 0.0}, "interference_visibility"),
+                          ({"conversion_efficiency": 1.5}, "conversion_efficiency"),
+                          ({"noise_photons": -1.0}, "noise_photons")):
+        with pytest.raises(ValueError, match=field):
+            AtomSinglePhoton(**kwargs)
+    with pytest.raises(ValueError, match="cycle_time"):
+        AtomSinglePhoton(alpha=0.1).model(LinkHardware(eta_a=0.1, eta_b=0.1), 0.0)
