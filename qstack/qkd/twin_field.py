@@ -80,6 +80,18 @@ class SNSStatistics:
     n_1: float
 
 
+def _checked_z_terms(eta_s: float, mu: float, epsilon: float, dark_count: float,
+                     misalignment: float) -> tuple[float, float, float, tuple[float, float, float, float, float]]:
+    """The inputs of an SNS window checked (errors name the field and its range), and its
+    :func:`_z_terms`: ``(eta_s, mu, epsilon, (neither, one, both, s_1, e1 s_1))``."""
+    eta = check_range("eta_s", eta_s, low=0.0, high=1.0)
+    mu = check_range("mu", mu, low=0.0, low_inclusive=False)
+    eps = check_range("epsilon", epsilon, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    p_d = check_range("dark_count", dark_count, low=0.0, high=1.0, high_inclusive=False)
+    e_d = check_range("misalignment", misalignment, low=0.0, high=0.5)
+    return eta, mu, eps, _z_terms(eta, mu, p_d, e_d)
+
+
 def _z_terms(eta: float, mu: float, p_d: float, e_d: float) -> tuple[float, float, float, float, float]:
     """Exactly-one-click probabilities of a Z window when neither, one or both parties send
     (module docstring), and the single-photon yield ``s_1`` and error count ``e_1 s_1``."""
@@ -102,12 +114,7 @@ def sns_statistics(eta_s: float, mu: float, epsilon: float, *, dark_count: float
     >>> s.s_1, s.e1_ph                       # no dark counts: s_1 = η_s, e_1 = e_d = 0
     (0.01, 0.0)
     """
-    eta = check_range("eta_s", eta_s, low=0.0, high=1.0)
-    mu = check_range("mu", mu, low=0.0, low_inclusive=False)
-    eps = check_range("epsilon", epsilon, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
-    p_d = check_range("dark_count", dark_count, low=0.0, high=1.0, high_inclusive=False)
-    e_d = check_range("misalignment", misalignment, low=0.0, high=0.5)
-    neither, one, both, s_1, e1_s1 = _z_terms(eta, mu, p_d, e_d)
+    eta, mu, eps, (neither, one, both, s_1, e1_s1) = _checked_z_terms(eta_s, mu, epsilon, dark_count, misalignment)
     wrong = (1.0 - eps) ** 2 * neither + eps * eps * both
     s_z = wrong + 2.0 * eps * (1.0 - eps) * one
     return SNSStatistics(s_z=s_z, e_z=wrong / s_z if s_z > 0 else 0.5, s_1=s_1,
@@ -342,12 +349,7 @@ def sns_aopp_statistics(eta_s: float, mu: float, epsilon: float, *, dark_count: 
     >>> r.e_z, round(r.survived / r.pairs, 6)       # survival 1 − e_0 = (1−ε)/(1+ε) as η_s → 0
     (0.0, 0.666667)
     """
-    eta = check_range("eta_s", eta_s, low=0.0, high=1.0)
-    mu = check_range("mu", mu, low=0.0, low_inclusive=False)
-    eps = check_range("epsilon", epsilon, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
-    p_d = check_range("dark_count", dark_count, low=0.0, high=1.0, high_inclusive=False)
-    e_d = check_range("misalignment", misalignment, low=0.0, high=0.5)
-    neither, one, both, s_1, e1_s1 = _z_terms(eta, mu, p_d, e_d)
+    eta, mu, eps, (neither, one, both, s_1, e1_s1) = _checked_z_terms(eta_s, mu, epsilon, dark_count, misalignment)
     err_1, err_0 = (1.0 - eps) ** 2 * neither, eps * eps * both
     n_1 = err_1 + eps * (1.0 - eps) * one
     n_0 = err_0 + eps * (1.0 - eps) * one
